@@ -1,0 +1,470 @@
+"""The application factory: configuration, extensions, blueprints, Celery, CLI."""
+
+from __future__ import annotations
+
+import enum
+import logging
+import os
+import secrets
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from celery import Celery, Task
+from flask import Flask
+from flask.cli import FlaskGroup, with_appcontext
+from flask_babel import Babel
+from flask_login import LoginManager
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import DateTime, Enum, MetaData, TypeDecorator, event
+from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.orm import DeclarativeBase
+
+ROOT = Path(__file__).resolve().parent
+
+# Named constraints let Alembic alter and drop them on every database.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always loaded as an aware datetime.
+
+    SQLite keeps no time zone, so without this a value would come back naive
+    there and aware from PostgreSQL.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}; use an aware UTC datetime")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _render_migration_item(kind: str, obj: Any, autogen_context: Any) -> str | bool:
+    """Write ``UTCDateTime`` columns into migrations as timezone-aware DateTime."""
+    if kind == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
+def enum_type(kind: type[enum.StrEnum], name: str) -> Enum:
+    """Store a StrEnum by value in a VARCHAR with a named CHECK constraint."""
+    return Enum(
+        kind,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        values_callable=lambda members: [member.value for member in members],
+        length=20,
+    )
+
+
+def utcnow() -> datetime:
+    """Return the current time as an aware UTC datetime."""
+    return datetime.now(UTC)
+
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+csrf = CSRFProtect()
+login_manager = LoginManager()
+babel = Babel()
+
+log = logging.getLogger(__name__)
+
+# Environment variable -> (config key, parser). Each switches one part for scale.
+ENVIRONMENT_SETTINGS: dict[str, tuple[str, Any]] = {
+    "DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", str),
+    "FRONTLINE_UPLOAD_DIR": ("UPLOAD_DIR", str),
+    "FRONTLINE_GRAMMAR_BACKEND": ("GRAMMAR_BACKEND", str),
+    "LANGUAGETOOL_URL": ("LANGUAGETOOL_URL", str),
+    "FRONTLINE_WHISPER_MODEL": ("WHISPER_MODEL", str),
+    "FRONTLINE_WHISPER_COMPUTE_TYPE": ("WHISPER_COMPUTE_TYPE", str),
+    "FRONTLINE_MAX_UPLOAD_MB": ("MAX_UPLOAD_MB", float),
+    "FRONTLINE_MAX_AUDIO_SECONDS": ("MAX_AUDIO_SECONDS", float),
+    "FRONTLINE_SECRET_KEY": ("SECRET_KEY", str),
+    "FRONTLINE_LOG_LEVEL": ("LOG_LEVEL", str),
+}
+
+
+def create_app(
+    test_config: dict[str, Any] | None = None, instance_path: str | None = None
+) -> Flask:
+    """Build the Flask application with its extensions, blueprints and Celery."""
+    instance_path = instance_path or os.environ.get("FRONTLINE_INSTANCE_DIR")
+    app = Flask(
+        __name__,
+        instance_path=instance_path or str(ROOT / "instance"),
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    os.makedirs(app.instance_path, exist_ok=True)
+    load_config(app, test_config)
+    logging.basicConfig(
+        level=app.config["LOG_LEVEL"],
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+    db.init_app(app)
+    migrate.init_app(
+        app,
+        db,
+        directory=str(ROOT / "migrations"),
+        render_as_batch=True,
+        render_item=_render_migration_item,
+    )
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale)
+    celery_init_app(app)
+
+    from assessments import cli as assessment_cli
+    from assessments import views as assessment_views
+    from recruit import auth, public, views
+    from recruit import cli as recruit_cli
+    from recruit.services import connect_signals
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(public.bp)
+    app.register_blueprint(views.bp)
+    app.register_blueprint(assessment_views.bp)
+    recruit_cli.register(app)
+    assessment_cli.register(app)
+    app.cli.add_command(serve_command)
+    app.cli.add_command(worker_command)
+    connect_signals()
+    register_web_hooks(app)
+
+    import assessments.tasks  # noqa: F401  (registers the Celery tasks)
+
+    return app
+
+
+def load_config(app: Flask, overrides: dict[str, Any] | None) -> None:
+    """Apply defaults, then ``instance/config.py``, then environment, then overrides."""
+    instance = Path(app.instance_path)
+    app.config.from_mapping(
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{instance / 'frontline.sqlite'}",
+        UPLOAD_DIR=str(instance / "uploads"),
+        GRAMMAR_BACKEND="harper",
+        LANGUAGETOOL_URL=None,
+        WHISPER_MODEL=None,
+        WHISPER_COMPUTE_TYPE="int8",
+        MAX_UPLOAD_MB=25.0,
+        MAX_AUDIO_SECONDS=300.0,
+        MAX_TEXT_CHARS=20_000,
+        LOG_LEVEL="INFO",
+        LANGUAGES=["en"],
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,
+        CELERY_BROKER_URL=f"sqla+sqlite:///{instance / 'celery-broker.sqlite'}",
+        CELERY_RESULT_BACKEND=f"db+sqlite:///{instance / 'celery-results.sqlite'}",
+    )
+    app.config.from_pyfile("config.py", silent=True)
+    for variable, (key, parse) in ENVIRONMENT_SETTINGS.items():
+        if os.environ.get(variable):
+            app.config[key] = parse(os.environ[variable])
+    for variable in ("CELERY_BROKER_URL", "CELERY_RESULT_BACKEND"):
+        if os.environ.get(variable):
+            app.config[variable] = os.environ[variable]
+    if overrides:
+        app.config.update(overrides)
+
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(
+        app.config["SQLALCHEMY_DATABASE_URI"]
+    )
+    app.config["MAX_CONTENT_LENGTH"] = int(app.config["MAX_UPLOAD_MB"] * 1024 * 1024)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = ensure_secret_key(app.instance_path)
+    app.config["CELERY"] = celery_settings(app.config)
+
+
+def normalise_database_url(url: str) -> str:
+    """Point ``postgres://`` and ``postgresql://`` URLs at the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def celery_settings(config: dict[str, Any]) -> dict[str, Any]:
+    """Celery's settings: late acknowledgement, one task prefetched at a time."""
+    return {
+        "broker_url": config["CELERY_BROKER_URL"],
+        "result_backend": config["CELERY_RESULT_BACKEND"],
+        "task_ignore_result": True,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "broker_connection_retry_on_startup": True,
+        # A web request that cannot reach the broker fails at once instead of
+        # retrying for seconds; the answer is stored and the sweep queues it later.
+        "broker_transport_options": {"polling_interval": 0.5, "max_retries": 0},
+        "task_always_eager": config.get("CELERY_TASK_ALWAYS_EAGER", False),
+    }
+
+
+def ensure_secret_key(instance_path: str) -> str:
+    """Read the secret key from the instance folder, creating it on first use."""
+    path = Path(instance_path) / "secret_key"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+@event.listens_for(Engine, "connect")
+def _tune_sqlite(dbapi_connection: Any, connection_record: Any) -> None:
+    """Let the web server and the worker share one SQLite file safely."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+
+def _select_locale() -> str | None:
+    from flask import current_app, request
+
+    return request.accept_languages.best_match(current_app.config["LANGUAGES"])
+
+
+def celery_init_app(app: Flask) -> Celery:
+    """Create the Celery app whose tasks run inside this Flask app's context."""
+
+    class FlaskTask(Task):
+        def __call__(self, *args: object, **kwargs: object) -> object:
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    celery_app = Celery(app.name, task_cls=FlaskTask)
+    celery_app.config_from_object(app.config["CELERY"])
+    celery_app.set_default()
+    app.extensions["celery"] = celery_app
+    return celery_app
+
+
+# Interface languages written right to left.
+RTL_LANGUAGES = {"ar", "fa", "he", "ur", "ps", "yi"}
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "media-src 'self' blob:",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
+
+
+def register_web_hooks(app: Flask) -> None:
+    """Security headers on every response, and error pages that never leak a trace."""
+    from flask import jsonify, render_template, request
+    from flask_wtf.csrf import CSRFError
+    from werkzeug.exceptions import HTTPException
+
+    @app.context_processor
+    def locale_helpers() -> dict[str, Any]:
+        from flask_babel import get_locale
+
+        def current_locale_code() -> str:
+            return str(get_locale() or "en")
+
+        def text_direction() -> str:
+            return (
+                "rtl" if current_locale_code().split("_")[0] in RTL_LANGUAGES else "ltr"
+            )
+
+        return {
+            "current_locale_code": current_locale_code,
+            "text_direction": text_direction,
+        }
+
+    @app.after_request
+    def set_security_headers(response: Any) -> Any:
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    def render_error(code: int, message: str) -> Any:
+        if request.accept_mimetypes.best == "application/json" or request.path.endswith(
+            "/status"
+        ):
+            return jsonify(error=message), code
+        return render_template("error.html", code=code, message=message), code
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError) -> Any:
+        return render_error(
+            400,
+            "The form expired or was sent from another page. Reload the page and "
+            "send it again; your saved answers are kept.",
+        )
+
+    @app.errorhandler(413)
+    def too_large(error: HTTPException) -> Any:
+        limit = app.config["MAX_UPLOAD_MB"]
+        return render_error(413, f"The file is larger than the {limit:g} MB limit.")
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Any:
+        return render_error(error.code or 500, error.description or error.name)
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception) -> Any:
+        db.session.rollback()
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return render_error(500, "Something went wrong on our side. Please try again.")
+
+
+@click.command("worker")
+@with_appcontext
+@click.option("--concurrency", type=int, default=None, help="Worker processes.")
+@click.option("--loglevel", default="INFO", show_default=True)
+def worker_command(concurrency: int | None, loglevel: str) -> None:
+    """Start a Celery worker for the configured broker."""
+    from flask import current_app
+
+    from assessments.tasks import start_requeue_loop
+
+    celery_app = current_app.extensions["celery"]
+    start_requeue_loop(current_app._get_current_object())  # type: ignore[attr-defined]
+    argv = ["worker", f"--loglevel={loglevel}"]
+    if concurrency:
+        argv.append(f"--concurrency={concurrency}")
+    celery_app.worker_main(argv)
+
+
+@click.command("serve")
+@with_appcontext
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--web-workers", default=2, show_default=True, type=int)
+def serve_command(host: str, port: int, web_workers: int) -> None:
+    """Run the web server (gunicorn) and a Celery worker until interrupted."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from flask import current_app
+
+    env = {**os.environ, "FRONTLINE_INSTANCE_DIR": current_app.instance_path}
+    commands = {
+        "worker": [sys.executable, "-c", "import app; app.main()", "worker"],
+        "web": [
+            sys.executable, "-m", "gunicorn",
+            "--bind", f"{host}:{port}",
+            "--workers", str(web_workers),
+            "--access-logfile", "-",
+            "app:create_app()",
+        ],
+    }  # fmt: skip
+    processes = {
+        name: subprocess.Popen(command, env=env, cwd=ROOT)  # noqa: S603
+        for name, command in commands.items()
+    }
+    click.echo(f"Frontline is starting at http://{host}:{port}/ (Ctrl-C stops it)")
+    _echo_demo_logins()
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        while all(process.poll() is None for process in processes.values()):
+            time.sleep(0.5)
+        ended = [
+            name for name, process in processes.items() if process.poll() is not None
+        ]
+        click.echo(
+            f"the {', '.join(ended)} process stopped; stopping the rest", err=True
+        )
+    except KeyboardInterrupt:
+        click.echo("stopping")
+    finally:
+        for process in processes.values():
+            if process.poll() is None:
+                process.terminate()
+        for process in processes.values():
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def _echo_demo_logins() -> None:
+    from recruit.auth import find_user
+    from recruit.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
+
+    present = [
+        (email, role) for email, _name, role in DEMO_ACCOUNTS if find_user(email)
+    ]
+    if present:
+        click.echo(f"demo logins, password {DEMO_PASSWORD!r}:")
+        for email, role in present:
+            click.echo(f"  {role.value:<10} {email}")
+
+
+# Commands that must run without touching the schema first.
+_NO_UPGRADE_COMMANDS = {None, "db", "routes", "shell"}
+
+
+@click.pass_context
+def _upgrade_before_command(ctx: click.Context) -> None:
+    """Bring the database schema up to date before every command but ``db``."""
+    if ctx.invoked_subcommand in _NO_UPGRADE_COMMANDS:
+        return
+    from flask_migrate import upgrade
+
+    upgrade()
+
+
+cli = FlaskGroup(
+    create_app=lambda: create_app(),
+    callback=_upgrade_before_command,
+    add_version_option=False,
+    help="Frontline: recruit, assess and train customer-service agents.",
+)
+
+
+def main() -> None:
+    """Run the ``frontline`` console script."""
+    cli.main(prog_name="frontline")

@@ -1,0 +1,152 @@
+"""Accounts: log in and out, candidate sign-up, and role checks for views."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from app import db, login_manager
+from recruit.forms import LoginForm, RegisterForm
+from recruit.models import Role, User
+
+bp = Blueprint("auth", __name__)
+log = logging.getLogger(__name__)
+audit = logging.getLogger("frontline.audit")
+
+login_manager.login_view = "auth.login"
+login_manager.login_message = "Log in to continue."
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    if not user_id.isdigit():
+        return None
+    return db.session.get(User, int(user_id))
+
+
+def roles_required(*roles: Role) -> Callable[[F], F]:
+    """Allow a view only to logged-in users with one of ``roles`` (403 otherwise)."""
+
+    def decorator(view: F) -> F:
+        @functools.wraps(view)
+        @login_required
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.has_role(*roles):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorator
+
+
+def find_user(email: str) -> User | None:
+    return db.session.scalar(
+        select(User).where(func.lower(User.email) == email.lower())
+    )
+
+
+def create_user(email: str, name: str, password: str, role: Role) -> User:
+    """Create an account; the email must not be taken (compared case-insensitively)."""
+    email = email.strip().lower()
+    if find_user(email):
+        raise ValueError(f"an account with the email {email} already exists")
+    user = User(email=email, name=name.strip(), role=role)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.commit()
+    audit.info("user created: id=%s role=%s", user.id, role.value)
+    return user
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Accept only a path on this site as the place to go after logging in."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if (
+        parts.scheme
+        or parts.netloc
+        or not target.startswith("/")
+        or target.startswith("//")
+    ):
+        return None
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    if current_user.is_authenticated:
+        return redirect(url_for("public.home"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = find_user(form.email.data or "")
+        if user is None or not user.check_password(form.password.data or ""):
+            audit.info(
+                "login failed for %s from %s", form.email.data, request.remote_addr
+            )
+            form.password.errors.append(_("The email or password is not correct."))
+        elif not user.is_active:
+            form.email.errors.append(_("This account is disabled."))
+        else:
+            login_user(user)
+            audit.info("login: user=%s from %s", user.id, request.remote_addr)
+            return redirect(_safe_next(request.args.get("next")) or home_for(user))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout() -> Any:
+    audit.info("logout: user=%s", current_user.id)
+    logout_user()
+    flash(_("You are logged out."), "info")
+    return redirect(url_for("public.home"))
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register() -> Any:
+    if current_user.is_authenticated:
+        return redirect(url_for("public.home"))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            user = create_user(
+                form.email.data or "",
+                form.name.data or "",
+                form.password.data or "",
+                Role.CANDIDATE,
+            )
+        except (ValueError, IntegrityError):
+            db.session.rollback()
+            form.email.errors.append(_("An account with this email already exists."))
+        else:
+            login_user(user)
+            flash(
+                _("Welcome, %(name)s. Your account is ready.", name=user.name),
+                "success",
+            )
+            return redirect(
+                _safe_next(request.args.get("next")) or url_for("public.home")
+            )
+    return render_template("auth/register.html", form=form)
+
+
+def home_for(user: User) -> str:
+    """The first page each role sees after logging in."""
+    if user.has_role(Role.RECRUITER, Role.ADMIN):
+        return url_for("recruit.openings")
+    if user.has_role(Role.CANDIDATE):
+        return url_for("public.my_applications")
+    return url_for("public.home")

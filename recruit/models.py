@@ -1,0 +1,211 @@
+"""People and the hiring pipeline: users, openings, stages, applications."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from app import UTCDateTime, db, enum_type, utcnow
+
+if TYPE_CHECKING:
+    from assessments.models import Assessment
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    RECRUITER = "recruiter"
+    CANDIDATE = "candidate"
+    TRAINEE = "trainee"
+
+
+class StageKind(enum.StrEnum):
+    SCREENING = "screening"
+    LANGUAGE = "language"
+    COMMUNICATION = "communication"
+    ATTITUDE = "attitude"
+    TROUBLESHOOTING = "troubleshooting"
+    INTERVIEW = "interview"
+
+
+class ApplicationStatus(enum.StrEnum):
+    ACTIVE = "active"
+    HOLD = "hold"
+    REJECTED = "rejected"
+    HIRED = "hired"
+    WITHDRAWN = "withdrawn"
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(enum_type(Role, "user_role"), index=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    applications: Mapped[list[Application]] = relationship(back_populates="candidate")
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses to log in inactive users.
+        return self.active
+
+    def has_role(self, *roles: Role) -> bool:
+        return self.role in roles
+
+
+class Opening(db.Model):
+    __tablename__ = "opening"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    location: Mapped[str] = mapped_column(String(200), default="")
+    # ISO 639-1 codes of the languages the language stage tests.
+    languages: Mapped[list[str]] = mapped_column(JSON, default=lambda: ["en"])
+    is_open: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    stages: Mapped[list[Stage]] = relationship(
+        back_populates="opening",
+        order_by="Stage.position",
+        cascade="all, delete-orphan",
+    )
+    applications: Mapped[list[Application]] = relationship(back_populates="opening")
+
+    def stage(self, kind: StageKind) -> Stage | None:
+        return next((stage for stage in self.stages if stage.kind == kind), None)
+
+
+class Stage(db.Model):
+    """One step of an opening's pipeline, with its weight in the composite."""
+
+    __tablename__ = "stage"
+    __table_args__ = (
+        UniqueConstraint("opening_id", "kind"),
+        UniqueConstraint("opening_id", "position"),
+        CheckConstraint("weight >= 0", name="weight_not_negative"),
+        CheckConstraint("pass_mark >= 0 AND pass_mark <= 100", name="pass_mark_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    opening_id: Mapped[int] = mapped_column(
+        ForeignKey("opening.id", ondelete="CASCADE")
+    )
+    kind: Mapped[StageKind] = mapped_column(enum_type(StageKind, "stage_kind"))
+    position: Mapped[int]
+    name: Mapped[str] = mapped_column(String(100))
+    weight: Mapped[float] = mapped_column(Float, default=1.0)
+    pass_mark: Mapped[float] = mapped_column(Float, default=50.0)
+    enabled: Mapped[bool] = mapped_column(default=True)
+
+    opening: Mapped[Opening] = relationship(back_populates="stages")
+    assessments: Mapped[list[Assessment]] = relationship(
+        back_populates="stage",
+        order_by="Assessment.position",
+        cascade="all, delete-orphan",
+    )
+
+
+class Application(db.Model):
+    """A candidate's application to one opening, with its cached ranking keys."""
+
+    __tablename__ = "application"
+    __table_args__ = (
+        UniqueConstraint("candidate_id", "opening_id"),
+        CheckConstraint(
+            "composite_score IS NULL OR "
+            "(composite_score >= 0 AND composite_score <= 100)",
+            name="composite_range",
+        ),
+        Index(
+            "ix_application_ranking",
+            "opening_id",
+            "status",
+            "composite_score",
+            "language_score",
+            "created_at",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    opening_id: Mapped[int] = mapped_column(ForeignKey("opening.id"))
+    current_stage_id: Mapped[int | None] = mapped_column(ForeignKey("stage.id"))
+    status: Mapped[ApplicationStatus] = mapped_column(
+        enum_type(ApplicationStatus, "application_status"),
+        default=ApplicationStatus.ACTIVE,
+    )
+    composite_score: Mapped[float | None]
+    language_score: Mapped[float | None]
+    language_cefr: Mapped[str | None] = mapped_column(String(2))
+    knocked_out: Mapped[bool] = mapped_column(default=False)
+    needs_review: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, onupdate=utcnow
+    )
+    stage_entered_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    candidate: Mapped[User] = relationship(back_populates="applications")
+    opening: Mapped[Opening] = relationship(back_populates="applications")
+    current_stage: Mapped[Stage | None] = relationship()
+    stage_results: Mapped[list[StageResult]] = relationship(
+        back_populates="application", cascade="all, delete-orphan"
+    )
+
+    def result_for(self, stage: Stage) -> StageResult | None:
+        return next((r for r in self.stage_results if r.stage_id == stage.id), None)
+
+
+class StageResult(db.Model):
+    """The score of one stage of one application, recomputed from its attempts."""
+
+    __tablename__ = "stage_result"
+    __table_args__ = (
+        UniqueConstraint("application_id", "stage_id"),
+        CheckConstraint(
+            "score IS NULL OR (score >= 0 AND score <= 100)", name="score_range"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(
+        ForeignKey("application.id", ondelete="CASCADE")
+    )
+    stage_id: Mapped[int] = mapped_column(ForeignKey("stage.id", ondelete="CASCADE"))
+    score: Mapped[float | None]
+    passed: Mapped[bool | None]
+    complete: Mapped[bool] = mapped_column(default=False)
+    needs_review: Mapped[bool] = mapped_column(default=False)
+    # Per-part breakdown, e.g. the score and CEFR band of each language.
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, onupdate=utcnow
+    )
+
+    application: Mapped[Application] = relationship(back_populates="stage_results")
+    stage: Mapped[Stage] = relationship()

@@ -1,0 +1,198 @@
+// The test page: autosave of typed answers, the microphone recorder, and progress
+// polling. Every form still works without this script except recording.
+"use strict";
+
+(function () {
+  const csrfToken = document.querySelector('meta[name="csrf-token"]').content;
+  const root = document.getElementById("attempt");
+  if (!root) return;
+  const messages = root.dataset;
+
+  function post(url, body, onProgress) {
+    return new Promise(function (resolve, reject) {
+      const request = new XMLHttpRequest();
+      request.open("POST", url);
+      request.setRequestHeader("X-CSRFToken", csrfToken);
+      request.setRequestHeader("Accept", "application/json");
+      if (onProgress) {
+        request.upload.addEventListener("progress", function (event) {
+          if (event.lengthComputable) onProgress((100 * event.loaded) / event.total);
+        });
+      }
+      request.onload = function () {
+        let data = {};
+        try { data = JSON.parse(request.responseText); } catch (error) { data = {}; }
+        if (request.status >= 200 && request.status < 300) resolve(data);
+        else reject(new Error(data.error || messages.msgFailedUpload + " (" + request.status + ")"));
+      };
+      request.onerror = function () { reject(new Error(messages.msgOffline)); };
+      request.send(body);
+    });
+  }
+
+  // Typed answers: saved to the server two seconds after the last keystroke, and
+  // kept in this browser too, so a lost connection or a closed tab loses nothing.
+  document.querySelectorAll("form.text-answer").forEach(function (form) {
+    const area = form.querySelector("textarea");
+    const state = form.querySelector(".autosave-state");
+    const counter = form.querySelector(".word-count");
+    const key = "frontline-" + form.dataset.autosaveKey;
+    let timer = null;
+
+    function countWords() {
+      const words = area.value.trim().split(/\s+/).filter(Boolean).length;
+      counter.textContent = words + " " + messages.msgWords;
+    }
+
+    function save() {
+      const body = new FormData(form);
+      state.textContent = messages.msgSaving;
+      post(form.action, body)
+        .then(function () {
+          state.textContent = messages.msgSaved + " " + new Date().toLocaleTimeString();
+        })
+        .catch(function (error) {
+          state.textContent = error.message + " " + messages.msgKeptLocally;
+        });
+    }
+
+    const kept = window.localStorage.getItem(key);
+    if (kept && !area.value.trim()) {
+      area.value = kept;
+      state.textContent = messages.msgRestored;
+    }
+    countWords();
+    area.addEventListener("input", function () {
+      window.localStorage.setItem(key, area.value);
+      countWords();
+      clearTimeout(timer);
+      timer = setTimeout(save, 2000);
+    });
+    form.addEventListener("submit", function () { clearTimeout(timer); });
+  });
+
+  // Recording: MediaRecorder chunks are joined in order into one file and sent as
+  // a multipart file part, with the CSRF token in a header.
+  document.querySelectorAll(".recorder").forEach(function (box) {
+    if (!window.MediaRecorder || !navigator.mediaDevices) return;
+    box.hidden = false;
+    const record = box.querySelector(".record");
+    const stop = box.querySelector(".stop");
+    const send = box.querySelector(".send");
+    const preview = box.querySelector(".preview");
+    const timerText = box.querySelector(".timer");
+    const progress = box.querySelector(".upload-progress");
+    const state = box.querySelector(".recorder-state");
+    const maxSeconds = Number(box.dataset.maxSeconds) || 120;
+    let recorder = null;
+    let chunks = [];
+    let blob = null;
+    let started = 0;
+    let ticker = null;
+
+    function pickType() {
+      const types = ["audio/webm;codecs=opus", "audio/ogg;codecs=opus", "audio/mp4"];
+      return types.find(function (type) { return MediaRecorder.isTypeSupported(type); }) || "";
+    }
+
+    function tick() {
+      const seconds = Math.floor((Date.now() - started) / 1000);
+      timerText.textContent = Math.floor(seconds / 60) + ":" + String(seconds % 60).padStart(2, "0");
+      if (seconds >= maxSeconds) finish();
+    }
+
+    function finish() {
+      if (recorder && recorder.state === "recording") recorder.stop();
+    }
+
+    record.addEventListener("click", function () {
+      navigator.mediaDevices.getUserMedia({ audio: true }).then(function (stream) {
+        const type = pickType();
+        recorder = type ? new MediaRecorder(stream, { mimeType: type }) : new MediaRecorder(stream);
+        chunks = [];
+        recorder.addEventListener("dataavailable", function (event) {
+          if (event.data && event.data.size > 0) chunks.push(event.data);
+        });
+        recorder.addEventListener("stop", function () {
+          clearInterval(ticker);
+          stream.getTracks().forEach(function (track) { track.stop(); });
+          blob = new Blob(chunks, { type: recorder.mimeType || "audio/webm" });
+          preview.src = URL.createObjectURL(blob);
+          preview.hidden = false;
+          send.hidden = false;
+          record.disabled = false;
+          stop.disabled = true;
+          record.textContent = messages.msgRecordAgain;
+          state.textContent = messages.msgRecorded;
+        });
+        recorder.start(1000);
+        started = Date.now();
+        ticker = setInterval(tick, 250);
+        record.disabled = true;
+        stop.disabled = false;
+        send.hidden = true;
+        state.textContent = messages.msgRecording;
+      }).catch(function (error) {
+        state.textContent = messages.msgNoMicrophone + " (" + error.name + ")";
+      });
+    });
+
+    stop.addEventListener("click", finish);
+
+    send.addEventListener("click", function () {
+      if (!blob) return;
+      const extension = blob.type.indexOf("mp4") >= 0 ? "m4a" : blob.type.indexOf("ogg") >= 0 ? "ogg" : "webm";
+      const body = new FormData();
+      body.append("audio", blob, "answer." + extension);
+      send.disabled = true;
+      record.disabled = true;
+      progress.hidden = false;
+      state.textContent = messages.msgUploading;
+      post(box.dataset.uploadUrl, body, function (percent) { progress.value = percent; })
+        .then(function () {
+          state.textContent = messages.msgScoring;
+          box.hidden = true;
+          const upload = box.parentElement.querySelector("form.upload");
+          if (upload) upload.hidden = true;
+          poll();
+        })
+        .catch(function (error) {
+          state.textContent = error.message;
+          send.disabled = false;
+          record.disabled = false;
+        });
+    });
+  });
+
+  // Progress: ask the server until no answer is waiting for its score.
+  let polling = false;
+  function poll() {
+    if (polling) return;
+    polling = true;
+    const step = function () {
+      fetch(root.dataset.statusUrl, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+        .then(function (response) { return response.json(); })
+        .then(function (data) {
+          let waiting = false;
+          Object.keys(data.items).forEach(function (itemId) {
+            const item = data.items[itemId];
+            const target = root.querySelector('.response-status[data-item="' + itemId + '"]');
+            if (!target) return;
+            if (item.status === "submitted" || item.status === "processing") {
+              waiting = true;
+              target.textContent = messages.msgScoring;
+            } else if (item.status === "scored") {
+              target.textContent = "✓ " + messages.msgDone;
+            } else if (item.status === "failed") {
+              target.textContent = messages.msgCouldNotScore + " " + (item.error || "");
+            }
+          });
+          if (waiting) setTimeout(step, 2000);
+          else polling = false;
+        })
+        .catch(function () { setTimeout(step, 5000); });
+    };
+    step();
+  }
+  if (root.querySelector(".spinner")) poll();
+})();
