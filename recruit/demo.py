@@ -64,7 +64,7 @@ DEMO_CANDIDATES = (
         "does not arrive by then, I will send a replacement by express shipping at "
         "no cost to you.\n\nCould you let me know whether this solves the problem? "
         "Kind regards,\nMaría",
-        "011560068.wav",
+        "speechocean762/011560068.wav",
         "whisper_jfk.flac",
     ),
     DemoCandidate(
@@ -76,15 +76,15 @@ DEMO_CANDIDATES = (
         "lost we can send you a new blender or give you the refund, what you prefer. "
         "I hope it arrive before the birthday of your daughter. Best regards.",
         "so762_011560068.m4a",
-        "005630315.wav",
+        "speechocean762/005630315.wav",
     ),
     DemoCandidate(
         "sam.okoro@frontline.test",
         "Sam Okoro",
         "hi, sorry ur order is late!!! pls wait some more days, the shipping company "
         "is VERY slow this week. i cant do nothing now. thx",
-        "080020003.wav",
-        "096080006.wav",
+        "speechocean762/080020003.wav",
+        "speechocean762/096080006.wav",
     ),
 )
 

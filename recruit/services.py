@@ -7,6 +7,7 @@ from statistics import fmean
 
 from sqlalchemy import nulls_last, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload, selectinload
 
 from app import db, utcnow
 from assessments.models import Attempt, AttemptStatus, Response, ResponseStatus
@@ -242,6 +243,11 @@ def ranking(opening: Opening) -> list[Application]:
     query = (
         select(Application)
         .where(Application.opening_id == opening.id)
+        .options(
+            joinedload(Application.candidate),
+            joinedload(Application.current_stage),
+            selectinload(Application.stage_results),
+        )
         .order_by(
             Application.knocked_out,
             nulls_last(Application.composite_score.desc()),
