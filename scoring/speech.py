@@ -31,13 +31,15 @@ logger = logging.getLogger(__name__)
 SCORER = "speaking"
 CODE_VERSION = "1.0"
 RULES_PATH = Path(__file__).parent / "rules" / "speaking.toml"
+WORD_MARGIN_S = 0.3
+"""Seconds around each word within which VAD speech counts as transcribed."""
 METRICS = frozenset(
     """
     word_count filler_count repetition_count speaking_time_s leading_silence_s
     pause_count long_pause_count pause_time_s pause_share
     mean_pause_s words_per_minute articulation_rate_wpm pauses_per_minute
     long_pauses_per_minute fillers_per_minute mean_word_probability
-    low_confidence_share read_aloud_accuracy read_aloud_wer
+    low_confidence_share untranscribed_speech_s read_aloud_accuracy read_aloud_wer
     duration_s rms_dbfs speech_level_dbfs peak_dbfs clipped_share
     """.split()  # noqa: SIM905 - reads better than one quoted name per line
 )
@@ -56,6 +58,7 @@ REQUIRED_KEYS = {
         "max_clipped_share",
         "low_confidence_probability",
         "max_low_confidence_share",
+        "max_untranscribed_s",
     },
 }
 
@@ -175,13 +178,11 @@ def assess_speaking(
     rules = rules or default_rules()
     audio = decode_audio(path, max_duration_s=max_duration_s)
     transcription = whisper.transcribe(model or whisper.get_model(), audio.samples)
-    regions = None
-    if transcription.words:
-        regions = whisper.detect_speech(
-            audio.samples,
-            min_silence_ms=int(rules.pauses["vad_min_silence_ms"]),
-            speech_pad_ms=int(rules.pauses["vad_speech_pad_ms"]),
-        )
+    regions = whisper.detect_speech(
+        audio.samples,
+        min_silence_ms=int(rules.pauses["vad_min_silence_ms"]),
+        speech_pad_ms=int(rules.pauses["vad_speech_pad_ms"]),
+    )
     result = score_speaking(
         transcription.words,
         measure_signal(audio),
@@ -317,8 +318,36 @@ def measure_speech(
             if probabilities
             else None
         ),
+        "untranscribed_speech_s": (
+            round(untranscribed_speech(words, speech_regions), 3)
+            if speech_regions is not None
+            else None
+        ),
     }
     return metrics, pauses
+
+
+def untranscribed_speech(
+    words: Sequence[TimedWord], speech_regions: Sequence[tuple[float, float]]
+) -> float:
+    """Return the seconds of VAD speech that lie away from every transcribed word.
+
+    Speech within WORD_MARGIN_S of a word counts as transcribed, to absorb the
+    jitter of Whisper's word times. A large remainder means Whisper dropped
+    part of the answer, for example speech in another language.
+    """
+    covered = [(w.start - WORD_MARGIN_S, w.end + WORD_MARGIN_S) for w in words]
+    total = 0.0
+    for start, end in speech_regions:
+        overlaps = sorted(
+            (max(a, start), min(b, end)) for a, b in covered if a < end and b > start
+        )
+        covered_s, reach = 0.0, start
+        for a, b in overlaps:
+            covered_s += max(0.0, b - max(a, reach))
+            reach = max(reach, b)
+        total += (end - start) - covered_s
+    return max(0.0, total)  # float rounding can leave -0.0
 
 
 def find_pauses(
@@ -362,10 +391,17 @@ def review_reasons(
     def flag(code: str, message: str) -> None:
         reasons.append({"code": code, "message": message})
 
+    untranscribed = metrics["untranscribed_speech_s"]
+    if untranscribed is not None and untranscribed > q["max_untranscribed_s"]:
+        flag(
+            "untranscribed_speech",
+            f"{untranscribed:.1f} s of speech produced no transcript. The answer "
+            "may be partly in another language or unclear, so listen to it.",
+        )
     if no_speech:
         flag(
             "no_speech",
-            "No speech was detected. Listen to the recording and "
+            "No speech was transcribed. Listen to the recording and "
             "check that the candidate's microphone works.",
         )
     elif metrics["word_count"] < q["min_words"] or (

@@ -299,6 +299,14 @@ def test_foreign_speech_flagged_low_confidence(model, shared_data: Path):
 
 
 @slow
+def test_german_half_flagged_untranscribed(model, audio_dir: Path):
+    # tiny.en writes the English first half and nothing for the German half.
+    result = assess_speaking(audio_dir / "fasterwhisper_multilingual.mp3", model=model)
+    assert "untranscribed_speech" in codes(result)
+    assert result["metrics"]["untranscribed_speech_s"] > 20
+
+
+@slow
 def test_too_long_answer_raises(model, audio_dir: Path):
     from scoring.errors import AudioTooLongError
 
@@ -408,6 +416,21 @@ def test_pure_gate_on_signal(signal_change: dict[str, float], code: str):
     result = score_speaking(timed("we will refund the order today for you", {}), signal)
     assert codes(result) == {code}
     assert result["score"] is not None
+
+
+def test_pure_untranscribed_speech_flagged():
+    words = timed("we will refund the order today for you", {})
+    regions = [(0.5, 3.6), (5.0, 9.0)]  # words end at 3.6 s, speech goes on
+    result = score_speaking(words, GOOD_SIGNAL, speech_regions=regions)
+    assert result["metrics"]["untranscribed_speech_s"] == pytest.approx(4.0)
+    assert codes(result) == {"untranscribed_speech"}
+
+
+def test_pure_speech_near_words_is_transcribed():
+    words = timed("we will refund the order today for you", {})
+    result = score_speaking(words, GOOD_SIGNAL, speech_regions=[(0.3, 3.8)])
+    assert result["metrics"]["untranscribed_speech_s"] == 0.0
+    assert result["needs_review"] is False
 
 
 def test_pure_gate_too_short():
