@@ -209,9 +209,10 @@ def score_speaking(
 ) -> dict[str, Any]:
     """Score a transcribed answer from its timed words and signal statistics.
 
-    ``speech_regions`` are VAD speech times in seconds. When given, silence
-    that VAD finds inside a word's time span counts as pause time as well,
-    because Whisper's word times often stretch across pauses.
+    ``speech_regions`` are VAD speech times in seconds. When given, they add
+    the silences inside word spans to the pauses, because Whisper's word times
+    often stretch across pauses. They also trim the speaking time and measure
+    speech that got no transcript.
     """
     rules = rules or default_rules()
     if transcript is None:

