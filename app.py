@@ -225,7 +225,8 @@ def celery_settings(config: dict[str, Any]) -> dict[str, Any]:
         "broker_connection_retry_on_startup": True,
         # A web request that cannot reach the broker fails at once instead of
         # retrying for seconds; the answer is stored and the sweep queues it later.
-        "broker_transport_options": {"polling_interval": 0.5, "max_retries": 0},
+        # (The SQLAlchemy transport hands other options to create_engine.)
+        "broker_transport_options": {"max_retries": 0},
         "task_always_eager": config.get("CELERY_TASK_ALWAYS_EAGER", False),
     }
 

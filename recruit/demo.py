@@ -23,9 +23,9 @@ log = logging.getLogger(__name__)
 
 DEMO_PASSWORD = "frontline-demo"  # noqa: S105 - a published password for demo accounts
 DEMO_ACCOUNTS = (
-    ("admin@frontline.test", "Ada Admin", Role.ADMIN),
-    ("recruiter@frontline.test", "Rui Recruiter", Role.RECRUITER),
-    ("candidate@frontline.test", "Casey Candidate", Role.CANDIDATE),
+    ("admin@example.com", "Ada Admin", Role.ADMIN),
+    ("recruiter@example.com", "Rui Recruiter", Role.RECRUITER),
+    ("candidate@example.com", "Casey Candidate", Role.CANDIDATE),
 )
 DEMO_OPENING = "Live chat agent, English (US online shops)"
 DEMO_AUDIO = ROOT / "tests" / "data" / "audio"
@@ -54,7 +54,7 @@ class DemoCandidate:
 
 DEMO_CANDIDATES = (
     DemoCandidate(
-        "maria.lopez@frontline.test",
+        "maria.lopez@example.com",
         "María López",
         "Dear customer,\n\nThank you for contacting us, and I am sorry that your "
         "blender has not arrived yet. I understand how stressful this is with your "
@@ -68,7 +68,7 @@ DEMO_CANDIDATES = (
         "whisper_jfk.flac",
     ),
     DemoCandidate(
-        "kenji.sato@frontline.test",
+        "kenji.sato@example.com",
         "Kenji Sato",
         "Hello, thank you for your message. I am sorry for the delay of your order. "
         "I checked the order 48213 and the tracking is not update since five days, "
@@ -79,7 +79,7 @@ DEMO_CANDIDATES = (
         "speechocean762/005630315.wav",
     ),
     DemoCandidate(
-        "sam.okoro@frontline.test",
+        "sam.okoro@example.com",
         "Sam Okoro",
         "hi, sorry ur order is late!!! pls wait some more days, the shipping company "
         "is VERY slow this week. i cant do nothing now. thx",

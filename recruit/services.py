@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
 from app import db, utcnow
-from assessments.models import Attempt, AttemptStatus, Response, ResponseStatus
+from assessments.models import Attempt, Response, ResponseStatus
 from assessments.services import response_finished
 from recruit.models import (
     Application,
@@ -123,10 +123,13 @@ def recompute_stage(application: Application, stage: Stage) -> StageResult | Non
     attempts = stage_attempts(application, stage)
     if not attempts:
         return None
-    complete = len(attempts) == len(stage.assessments) and all(
-        attempt.status == AttemptStatus.SCORED for attempt in attempts.values()
-    )
     responses = [r for attempt in attempts.values() for r in attempt.responses]
+    # Complete once every item has a scored answer; a failed answer keeps the
+    # stage open, because the candidate may record it again or a recruiter acts.
+    scored = {r.item_id for r in responses if r.status == ResponseStatus.SCORED}
+    complete = all(
+        item.id in scored for assessment in stage.assessments for item in assessment.items
+    )
     needs_review = any(
         r.needs_review or r.status == ResponseStatus.FAILED for r in responses
     )

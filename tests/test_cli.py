@@ -146,7 +146,7 @@ def test_seed_demo_twice_changes_nothing(tmp_path: Path) -> None:
     first = frontline(tmp_path, "seed-demo")
     assert first.returncode == 0, first.stderr
     assert "added opening" in first.stdout
-    assert "recruiter@frontline.test" in first.stdout
+    assert "recruiter@example.com" in first.stdout
     second = frontline(tmp_path, "seed-demo")
     assert second.returncode == 0, second.stderr
     assert "nothing changed" in second.stdout
