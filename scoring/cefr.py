@@ -27,4 +27,6 @@ def band_index(band: str) -> int:
     try:
         return BANDS.index(band.upper())
     except ValueError:
-        raise ValueError(f"unknown CEFR band {band!r}; expected one of {BANDS}") from None
+        raise ValueError(
+            f"unknown CEFR band {band!r}; expected one of {BANDS}"
+        ) from None
