@@ -203,7 +203,7 @@ def get_checker(
 
 
 def clear_checkers() -> None:
-    """Close and forget the cached checkers; the next ``get_checker`` makes new ones."""
+    """Close and forget the cached checkers, so that ``get_checker`` makes new ones."""
     with _checkers_lock:
         for checker in _checkers.values():
             close = getattr(checker, "close", None)
