@@ -55,7 +55,7 @@ _OPENERS = frozenset("\"'“‘([«¿¡")
 
 
 class HarperChecker:
-    """Harper behind the ``GrammarChecker`` interface; English only.
+    """Harper behind the ``GrammarChecker`` interface, for English only.
 
     With ``ignore_name_spelling`` (the default), spelling flags on words that look
     like names are dropped. These are capitalised words inside a sentence, words
@@ -63,8 +63,11 @@ class HarperChecker:
     sentence start is dropped only if the text also capitalises it inside a
     sentence. Harper's dictionary lacks most personal and brand names (it flags
     "Priya", "Siobhan", "Zalando"), and agents write customers' names all day.
-    The cost is that a misspelled name ("the Holday Inn") or a misspelled
-    capitalised common word inside a sentence is not reported.
+    A contraction of "I" ("I'am") is not a name and stays flagged. The cost is
+    that misspelled names and capitalised words inside a sentence ("the Holday
+    Inn", "on Facebbok") are not reported. Keeping flags on words one edit from
+    a dictionary word would catch those, but it also flagged correct names in
+    learner essays ("Thiers", "Málaga", "Aula Magna").
     """
 
     def __init__(
@@ -142,16 +145,22 @@ class HarperChecker:
 
 
 def split_for_linting(text: str, max_chars: int) -> list[tuple[int, int]]:
-    """Cut ``text`` into ``(start, end)`` spans of at most ``max_chars`` code points.
+    """Cut ``text`` into ``(start, end)`` spans, mostly of at most ``max_chars``.
 
     A cut falls after the last sentence end or line break in the second half of
-    the window, else after its last whitespace, else at ``max_chars``.
+    the window, else after its last whitespace. If that half has no whitespace,
+    the cut falls at the end of the non-space run that crosses the window end.
+    The span is longer than ``max_chars`` then, but the run is masked as a whole
+    (LONG_RUN_MASK), where a cut would leave its tail to be linted as a word.
     """
     spans: list[tuple[int, int]] = []
     start = 0
     while len(text) - start > max_chars:
         window_end = start + max_chars
-        cut = _last_break(text, start + max_chars // 2, window_end) or window_end
+        cut = _last_break(text, start + max_chars // 2, window_end)
+        if cut is None:
+            space = _SPACE_RE.search(text, window_end)
+            cut = space.start() if space else len(text)
         spans.append((start, cut))
         start = cut
     if start < len(text):
@@ -215,7 +224,7 @@ def _is_name_spelling(match: GrammarMatch, names: _NameIndex) -> bool:
         return True
     if len(letters) >= 2 and all(char.isupper() for char in letters):
         return True
-    if not word[0].isupper():
+    if not word[0].isupper() or re.match(r"I['’]", word):
         return False
     if not _at_sentence_start(names.text, match.offset):
         return True
