@@ -155,8 +155,10 @@ def assess_writing(
     """Check and score a written answer and return a JSON-ready result.
 
     ``min_words`` is the task's minimum length (0 for none). Empty text scores 0
-    with the flag "empty". Raises UnsupportedLanguageError if ``checker`` does not
-    check ``language`` and GrammarBackendError if the checker fails.
+    with the flag "empty". Languages other than English are scored with the
+    English calibration and flagged "uncalibrated_language". Raises
+    UnsupportedLanguageError if ``checker`` does not check ``language`` and
+    GrammarBackendError if the checker fails.
     """
     if min_words < 0:
         raise ValueError(f"min_words must be 0 or more, got {min_words}")
@@ -181,7 +183,7 @@ def assess_writing(
         "metrics": metrics,
         "matches": [match.to_dict() for match in matches],
         "style": [finding.to_dict() for finding in findings],
-        "flags": _flags(text, metrics["words"], min_words, rules),
+        "flags": _flags(text, language, metrics["words"], min_words, rules),
     }
 
 
@@ -349,7 +351,9 @@ def _without_chat_speak_spelling(
     ]
 
 
-def _flags(text: str, words: int, min_words: int, rules: WritingRules) -> list[str]:
+def _flags(
+    text: str, language: str, words: int, min_words: int, rules: WritingRules
+) -> list[str]:
     flags = []
     if words == 0:
         flags.append("empty")
@@ -359,4 +363,7 @@ def _flags(text: str, words: int, min_words: int, rules: WritingRules) -> list[s
         flags.append("below_min_words")
     if len(text) > rules.max_chars:
         flags.append("truncated")
+    # The weights, word-length range and CEFR bounds were fitted on English.
+    if language.strip().replace("_", "-").split("-")[0].lower() != "en":
+        flags.append("uncalibrated_language")
     return flags

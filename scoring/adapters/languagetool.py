@@ -65,7 +65,7 @@ class _Client(language_tool_python.LanguageTool):
 
     def __init__(self, *, timeout: float, **kwargs: Any) -> None:
         # language-tool-python 3.4 has no timeout parameter: every request waits
-        # up to the class attribute _TIMEOUT, 300 s, and is tried twice.
+        # up to the class attribute _TIMEOUT, 300 s, and a check is tried twice.
         self._TIMEOUT = timeout  # type: ignore[assignment]
         super().__init__(**kwargs)
 
@@ -78,7 +78,7 @@ class _Client(language_tool_python.LanguageTool):
 
 
 class LanguageToolChecker:
-    """LanguageTool behind the ``GrammarChecker`` interface; 30+ languages.
+    """LanguageTool behind the ``GrammarChecker`` interface, for 30+ languages.
 
     With ``url``, requests go to that server (the base URL, without ``/v2/``).
     Without it, a local server is started from an installed LanguageTool, and
@@ -134,7 +134,7 @@ class LanguageToolChecker:
         return self._variants.get(tag.lower(), tag.lower())
 
     def supports(self, language: str) -> bool:
-        """Return whether the server lists ``language``; may query the server."""
+        """Return whether the server lists ``language``, querying it if needed."""
         try:
             self._client(self.language_tag(language))
         except UnsupportedLanguageError:

@@ -31,6 +31,7 @@ from scoring.adapters.languagetool import (
 )
 from scoring.errors import GrammarBackendError, UnsupportedLanguageError
 from scoring.grammar import clear_checkers, get_checker
+from scoring.writing import assess_writing
 
 LANGUAGES = [
     {"name": "English", "code": "en", "longCode": "en"},
@@ -359,3 +360,14 @@ def test_broken_local_installation_fails(
         pytest.skip("no Java on this machine; the Java test covers that case")
     assert "failed to start" in message
     assert "FRONTLINE_LANGUAGETOOL_URL" in message
+
+
+def test_writing_score_with_languagetool(checker: LanguageToolChecker) -> None:
+    text = "Vielen Dank für Ihre Nachricht 😀. Ein Fehlr ist passiert, thx!!"
+    result = assess_writing(text, checker=checker, language="de")
+    assert result["checker"]["name"] == "languagetool"
+    assert "uncalibrated_language" in result["flags"]
+    (match,) = result["matches"]
+    assert text[match["offset"] : match["offset"] + match["length"]] == "Fehlr"
+    assert match["category"] == "spelling"
+    assert [finding["text"] for finding in result["style"]] == ["thx", "!!"]
