@@ -518,3 +518,12 @@ def test_rules_reject_missing_quality_key(tmp_path: Path):
     path.write_text(text)
     with pytest.raises(ValueError, match="min_words"):
         load_rules(path)
+
+
+@slow
+def test_same_recording_same_result(model, shared_data: Path):
+    """Decoding is deterministic, so a re-scored answer never changes."""
+    path = shared_data / "audio" / "deepspeech_ru.wav"
+    results = [assess_speaking(path, model=model) for _ in range(4)]
+    assert len({r["transcript"] for r in results}) == 1
+    assert len({r["score"] for r in results}) == 1
