@@ -128,7 +128,9 @@ def recompute_stage(application: Application, stage: Stage) -> StageResult | Non
     # stage open, because the candidate may record it again or a recruiter acts.
     scored = {r.item_id for r in responses if r.status == ResponseStatus.SCORED}
     complete = all(
-        item.id in scored for assessment in stage.assessments for item in assessment.items
+        item.id in scored
+        for assessment in stage.assessments
+        for item in assessment.items
     )
     needs_review = any(
         r.needs_review or r.status == ResponseStatus.FAILED for r in responses

@@ -60,7 +60,10 @@ def test_check_writing_prints_json(tmp_path: Path) -> None:
     assert 0 <= output["score"] <= 100
     assert output["cefr"] in {"A1", "A2", "B1", "B2", "C1", "C2"}
     spelling = [m for m in output["matches"] if m["category"] == "spelling"]
-    assert any(answer.read_text()[m["offset"] : m["offset"] + m["length"]] == "shiping" for m in spelling)
+    assert any(
+        answer.read_text()[m["offset"] : m["offset"] + m["length"]] == "shiping"
+        for m in spelling
+    )
     for match in output["matches"]:
         assert set(match) >= {"offset", "length", "category", "message", "replacements"}
     rules = {finding["rule"] for finding in output["style"]}
@@ -71,7 +74,9 @@ def test_check_writing_prints_json(tmp_path: Path) -> None:
     ("content", "fragment"),
     [(None, "file not found"), (b"", "empty"), (b"\xff\xfe\xfa\x00bad", "not UTF-8")],
 )
-def test_check_writing_bad_input(tmp_path: Path, content: bytes | None, fragment: str) -> None:
+def test_check_writing_bad_input(
+    tmp_path: Path, content: bytes | None, fragment: str
+) -> None:
     path = tmp_path / "answer.txt"
     if content is not None:
         path.write_bytes(content)
@@ -102,7 +107,12 @@ def test_score_speaking_prints_json(tmp_path: Path, test_data: Path) -> None:
     assert 10.0 < output["duration_s"] < 12.0
     assert output["read_aloud_accuracy"] >= 0.9
     assert output["words"][0].keys() >= {"word", "start", "end", "probability"}
-    for key in ("words_per_minute", "pause_count", "filler_count", "mean_word_probability"):
+    for key in (
+        "words_per_minute",
+        "pause_count",
+        "filler_count",
+        "mean_word_probability",
+    ):
         assert isinstance(output[key], int | float)
     assert isinstance(output["needs_review"], bool)
     assert isinstance(output["review_reasons"], list)
@@ -127,7 +137,9 @@ def test_score_speaking_silence_has_no_transcript(tmp_path: Path) -> None:
 
 def test_score_speaking_bad_files(tmp_path: Path, test_data: Path) -> None:
     missing = tmp_path / "nothing.wav"
-    assert_clean_error(frontline(tmp_path, "score-speaking", str(missing)), "file not found")
+    assert_clean_error(
+        frontline(tmp_path, "score-speaking", str(missing)), "file not found"
+    )
 
     empty = tmp_path / "empty.webm"
     empty.write_bytes(b"")
@@ -136,10 +148,14 @@ def test_score_speaking_bad_files(tmp_path: Path, test_data: Path) -> None:
     zipped = tmp_path / "answer.webm"
     with zipfile.ZipFile(zipped, "w") as archive:
         archive.writestr("readme.txt", "not audio at all")
-    assert_clean_error(frontline(tmp_path, "score-speaking", str(zipped)), "answer.webm")
+    assert_clean_error(
+        frontline(tmp_path, "score-speaking", str(zipped)), "answer.webm"
+    )
 
     fragment = test_data / "audio" / "jfk_webm_headerless_fragment.webm"
-    assert_clean_error(frontline(tmp_path, "score-speaking", str(fragment)), fragment.name)
+    assert_clean_error(
+        frontline(tmp_path, "score-speaking", str(fragment)), fragment.name
+    )
 
 
 def test_seed_demo_twice_changes_nothing(tmp_path: Path) -> None:

@@ -77,7 +77,9 @@ def worker_app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask
         if request.param == "postgresql":
             celery_app.conf.task_default_queue = queue
         stack.enter_context(
-            start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30)
+            start_worker(
+                celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30
+            )
         )
         yield app
         with app.app_context():
@@ -125,7 +127,9 @@ def test_language_stage_end_to_end(worker_app: Flask, test_data: Path) -> None:
     assert registered.status_code == 302
     assert "Chat agent" in candidate.get("/").get_data(as_text=True)
 
-    applied = candidate.post(f"/openings/{opening_id}", data={"csrf_token": csrf_token(candidate)})
+    applied = candidate.post(
+        f"/openings/{opening_id}", data={"csrf_token": csrf_token(candidate)}
+    )
     application_id = int(applied.location.rsplit("/", 1)[1])
     page = candidate.get(applied.location).get_data(as_text=True)
     assessment_id = int(re.search(r"/assessments/(\d+)", page).group(1))
@@ -202,16 +206,25 @@ def test_undecodable_audio_fails_cleanly(tmp_path: Path, test_data: Path) -> Non
     token = csrf_token(client)
     applied = client.post(f"/openings/{opening_id}", data={"csrf_token": token})
     page = client.get(applied.location).get_data(as_text=True)
-    start_url = re.search(r'action="(/me/applications/\d+/assessments/\d+)"', page).group(1)
+    start_url = re.search(
+        r'action="(/me/applications/\d+/assessments/\d+)"', page
+    ).group(1)
     attempt_url = client.post(start_url, data={"csrf_token": token}).location
     attempt_id = int(attempt_url.rsplit("/", 1)[1])
-    item_ids = [int(i) for i in re.findall(r'id="item-(\d+)"', client.get(attempt_url).get_data(as_text=True))]
+    item_ids = [
+        int(i)
+        for i in re.findall(
+            r'id="item-(\d+)"', client.get(attempt_url).get_data(as_text=True)
+        )
+    ]
     broken = test_data / "audio" / "jfk_webm_headerless_fragment.webm"
     with start_worker(app.extensions["celery"], pool="solo", perform_ping_check=False):
         upload(client, attempt_id, item_ids[1], broken)
         deadline = time.monotonic() + WAIT_S
         while time.monotonic() < deadline:
-            state = client.get(f"/attempts/{attempt_id}/status").json["items"][str(item_ids[1])]
+            state = client.get(f"/attempts/{attempt_id}/status").json["items"][
+                str(item_ids[1])
+            ]
             if state["status"] in ("failed", "scored"):
                 break
             time.sleep(0.5)
