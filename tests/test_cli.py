@@ -23,6 +23,8 @@ def frontline(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
         **os.environ,
         "FRONTLINE_INSTANCE_DIR": str(tmp_path / "instance"),
         "FRONTLINE_LOG_LEVEL": "WARNING",
+        # The code under test, even when another checkout is installed in .venv.
+        "PYTHONPATH": str(ROOT),
     }
     for variable in ("DATABASE_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND"):
         env.pop(variable, None)
