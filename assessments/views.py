@@ -39,7 +39,7 @@ def wants_json() -> bool:
 
 
 def own_attempt(attempt_id: int) -> Attempt:
-    """The current candidate's attempt; any other is a 404, for every role."""
+    """Return the current candidate's attempt; any other is a 404, for every role."""
     attempt = db.get_or_404(Attempt, attempt_id)
     if attempt.application.candidate_id != current_user.id:
         abort(404)

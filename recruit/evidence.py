@@ -14,9 +14,9 @@ LOW_CONFIDENCE = 0.5
 def highlight_text(text: str, findings: Iterable[Mapping[str, Any]]) -> Markup:
     """Escape ``text`` and wrap each finding's span in a ``<mark>`` with its message.
 
-    A finding has ``offset`` and ``length`` in characters of ``text``; one that
-    overlaps an earlier finding or falls outside the text is left unmarked here
-    (it is still listed beside the text).
+    A finding has ``offset`` and ``length`` in characters of ``text``. A finding
+    that overlaps an earlier one or falls outside the text is left unmarked, but
+    the page still lists it beside the text.
     """
     spans = sorted(
         (

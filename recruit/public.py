@@ -1,4 +1,4 @@
-"""Candidate pages: open positions, applying, and where each application stands."""
+"""Candidate pages: open positions, applying, and each application's progress."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ def my_applications() -> Any:
 
 
 def own_application(application_id: int) -> Application:
-    """The current candidate's application; anyone else's is a 404."""
+    """Return the current candidate's application; anyone else's is a 404."""
     application = db.get_or_404(Application, application_id)
     if application.candidate_id != current_user.id:
         abort(404)

@@ -99,14 +99,14 @@ def enabled_stages(opening: Opening) -> list[Stage]:
 
 
 def first_stage(opening: Opening) -> Stage | None:
-    """The first enabled stage with tasks for the candidate, else the first enabled."""
+    """Return the first enabled stage with candidate tasks, else the first enabled."""
     stages = enabled_stages(opening)
     with_tasks = [stage for stage in stages if stage.assessments]
     return (with_tasks or stages or [None])[0]
 
 
 def stage_attempts(application: Application, stage: Stage) -> dict[int, Attempt]:
-    """The application's attempts at the stage's assessments, by assessment id."""
+    """Return the application's attempts at the stage's assessments by assessment id."""
     ids = [assessment.id for assessment in stage.assessments]
     if not ids:
         return {}
@@ -244,7 +244,7 @@ def connect_signals() -> None:
 
 
 def ranking(opening: Opening) -> list[Application]:
-    """The opening's applications: composite, then language score, then earliest."""
+    """Return the opening's applications by composite, language score, then age."""
     query = (
         select(Application)
         .where(Application.opening_id == opening.id)
