@@ -339,10 +339,13 @@ def _frame_channels(frame: av.AudioFrame) -> npt.NDArray[np.float32]:
     if array.dtype.kind == "f":
         return array.astype(np.float32, copy=False)
     bits = array.dtype.itemsize * 8
+    scaled: Samples
     if array.dtype.kind == "u":  # unsigned PCM is centred on half the range
         offset = 2 ** (bits - 1)
-        return ((array.astype(np.float64) - offset) / offset).astype(np.float32)
-    return (array.astype(np.float64) / 2 ** (bits - 1)).astype(np.float32)
+        scaled = ((array.astype(np.float64) - offset) / offset).astype(np.float32)
+    else:
+        scaled = (array.astype(np.float64) / 2 ** (bits - 1)).astype(np.float32)
+    return scaled
 
 
 def _frame_samples(frame: av.AudioFrame) -> Samples:
