@@ -9,6 +9,7 @@ import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 from celery import Celery, Task
@@ -329,7 +330,17 @@ def register_web_hooks(app: Flask) -> None:
             "/status"
         ):
             return jsonify(error=message), code
-        return render_template("error.html", code=code, message=message), code
+        back = request.referrer
+        if back and urlsplit(back).netloc != request.host:
+            back = None
+        page = render_template("error.html", code=code, message=message, back=back)
+        return page, code
+
+    @app.route("/favicon.ico")
+    def favicon() -> Any:
+        from flask import redirect, url_for
+
+        return redirect(url_for("static", filename="favicon.svg"), code=301)
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> Any:

@@ -17,7 +17,16 @@ from flask.cli import with_appcontext
 
 from scoring.errors import ScoringError
 
-WRITING_KEYS = ("language", "words", "score", "cefr", "matches", "style", "subscores")
+WRITING_KEYS = (
+    "language",
+    "words",
+    "score",
+    "cefr",
+    "matches",
+    "style",
+    "subscores",
+    "flags",
+)
 SPEAKING_KEYS = (
     "transcript",
     "duration_s",
@@ -49,6 +58,8 @@ def print_json(result: dict[str, Any], keys: tuple[str, ...]) -> None:
 
 def read_text_file(path: str) -> str:
     file = Path(path)
+    if file.is_dir():
+        fail(f"{path}: is a folder, not a text file")
     if not file.is_file():
         fail(f"{path}: file not found")
     try:
@@ -101,16 +112,28 @@ def check_writing_command(
 @click.option(
     "--prompt-text", default=None, help="The text read aloud, to score accuracy."
 )
-def score_speaking_command(audio: str, prompt_text: str | None) -> None:
+@click.option(
+    "--min-seconds",
+    type=float,
+    default=None,
+    help="Speaking time the task asks for at least, in seconds.",
+)
+def score_speaking_command(
+    audio: str, prompt_text: str | None, min_seconds: float | None
+) -> None:
     """Transcribe and score the spoken answer in the audio file AUDIO."""
     from scoring.adapters.whisper import get_model
     from scoring.speech import assess_speaking
 
     file = Path(audio)
+    if file.is_dir():
+        fail(f"{audio}: is a folder, not an audio file")
     if not file.is_file():
         fail(f"{audio}: file not found")
     if file.stat().st_size == 0:
         fail(f"{audio}: the file is empty")
+    if prompt_text is not None and not any(ch.isalnum() for ch in prompt_text):
+        fail("--prompt-text has no words to compare the transcript with")
     config = current_app.config
     try:
         result = assess_speaking(
@@ -118,9 +141,12 @@ def score_speaking_command(audio: str, prompt_text: str | None) -> None:
             prompt_text=prompt_text,
             model=get_model(config["WHISPER_MODEL"], config["WHISPER_COMPUTE_TYPE"]),
             max_duration_s=float(config["MAX_AUDIO_SECONDS"]),
+            min_answer_s=min_seconds,
         )
     except ScoringError as error:
         fail(f"{audio}: {error}")
+    except ValueError as error:
+        fail(str(error))
     print_json(result, SPEAKING_KEYS)
 
 

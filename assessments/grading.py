@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from statistics import fmean
 
-from sqlalchemy import select
+from sqlalchemy import column, select, table, update
 from sqlalchemy.exc import IntegrityError
 
 from app import db
@@ -102,19 +102,46 @@ def fail(response_id: int, message: str) -> None:
 
 
 def finish(response: Response) -> None:
-    """Close the attempt once every answer is final, then tell the listeners."""
+    """Close the attempt once every answer is final, then tell the listeners.
+
+    Two answers of one application can finish at the same moment in two
+    workers. Each first locks the application's row, so the second waits for
+    the first to commit and then reads both scores.
+    """
+    response_id = response.id
+    application_id = response.attempt.application_id
+    db.session.commit()
+    lock_application(application_id)
+    response = db.session.get(Response, response_id)
     attempt: Attempt = response.attempt
-    finals = (ResponseStatus.SCORED, ResponseStatus.FAILED)
-    answered = {r.item_id: r for r in attempt.responses if r.status in finals}
+    scored = {
+        r.item_id: r for r in attempt.responses if r.status == ResponseStatus.SCORED
+    }
     if attempt.status != AttemptStatus.IN_PROGRESS and all(
-        item.id in answered for item in attempt.assessment.items
+        item.id in scored for item in attempt.assessment.items
     ):
         scores = [
             r.score.score
-            for r in answered.values()
+            for r in scored.values()
             if r.score is not None and r.score.score is not None
         ]
         attempt.score = round(fmean(scores), 1) if scores else None
         attempt.status = AttemptStatus.SCORED
-        db.session.commit()
     response_finished.send(response)
+    db.session.commit()
+
+
+_application = table("application", column("id"))
+
+
+def lock_application(application_id: int) -> None:
+    """Start a transaction that holds the write lock on one application.
+
+    An UPDATE that changes nothing takes a row lock on PostgreSQL and the
+    database write lock on SQLite, where a SELECT ... FOR UPDATE does nothing.
+    """
+    db.session.execute(
+        update(_application)
+        .where(_application.c.id == application_id)
+        .values(id=_application.c.id)
+    )

@@ -13,6 +13,11 @@ from flask import current_app
 
 from assessments.models import Item, Response
 from assessments.storage import get_storage
+from scoring.errors import AudioError
+
+
+class RecordAgain(ValueError):
+    """The recording holds nothing to score, so the candidate should record again."""
 
 
 @dataclass
@@ -111,12 +116,27 @@ class SpeakingItem(ItemType):
             raise ValueError(f"response {response.id} has no audio")
         path = get_storage().path(response.audio_key)
         read_aloud = response.item.config.get("mode") == "read_aloud"
-        result = assess_speaking(
-            path,
-            prompt_text=response.item.config.get("prompt_text") if read_aloud else None,
-            model=get_model(config["WHISPER_MODEL"], config["WHISPER_COMPUTE_TYPE"]),
-            max_duration_s=float(config["MAX_AUDIO_SECONDS"]),
-        )
+        try:
+            result = assess_speaking(
+                path,
+                prompt_text=response.item.config.get("prompt_text")
+                if read_aloud
+                else None,
+                model=get_model(
+                    config["WHISPER_MODEL"], config["WHISPER_COMPUTE_TYPE"]
+                ),
+                max_duration_s=float(config["MAX_AUDIO_SECONDS"]),
+                min_answer_s=response.item.config.get("min_seconds"),
+            )
+        except AudioError as error:
+            # The stored file's name means nothing to the candidate.
+            message = str(error).replace(str(path), "the recording")
+            raise type(error)(message.replace(path.name, "the recording")) from error
+        if result["no_speech"]:
+            raise RecordAgain(
+                "No speech was heard in the recording. Check that your microphone "
+                "works, then record the answer again."
+            )
         return ScoreOutcome(
             scorer=result["scorer"],
             version=result["version"],

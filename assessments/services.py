@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 from typing import IO
 
 from blinker import Namespace
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
@@ -21,7 +26,14 @@ from assessments.models import (
     Response,
     ResponseStatus,
 )
-from assessments.storage import extension_for, get_storage
+from assessments.storage import (
+    extension_for,
+    get_storage,
+    is_audio_upload,
+    mime_type_for,
+)
+from scoring.audio import probe_audio
+from scoring.errors import AudioError
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +85,7 @@ def _find_attempt(application_id: int, assessment_id: int) -> Attempt | None:
 
 def _response(attempt: Attempt, item: Item) -> Response:
     if item.assessment_id != attempt.assessment_id:
-        raise AnswerInvalid(f"item {item.id} is not part of this assessment")
+        raise AnswerInvalid(_("This task is not part of this assessment."))
     response = attempt.response_for(item)
     if response is None:
         response = Response(attempt=attempt, item=item, status=ResponseStatus.DRAFT)
@@ -85,39 +97,73 @@ def _ensure_open(response: Response) -> None:
     # A failed audio answer may be recorded again; any other submission is final.
     if response.status not in (ResponseStatus.DRAFT, ResponseStatus.FAILED):
         raise AlreadySubmitted(
-            "This answer was already submitted and cannot be changed."
+            _("This answer was already submitted and cannot be changed.")
         )
+
+
+@contextmanager
+def _one_writer() -> Iterator[None]:
+    """Apply and commit the changes of one answer; a tab that saved it first wins.
+
+    Two first saves of one answer both insert a row, and the unique constraint
+    rejects the second, at the flush or at the commit.
+    """
+    try:
+        yield
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise AlreadySubmitted(
+            _("This answer was just saved from another tab. Reload the page.")
+        ) from None
+
+
+# C0 control characters other than tab, newline and carriage return, and DEL.
+# They carry no meaning in a typed answer, and PostgreSQL rejects NUL in text.
+_CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def strip_control_characters(text: str) -> str:
+    """Remove control characters that no keyboard types into an answer."""
+    return _CONTROL_CHARACTERS.sub("", text)
 
 
 def _clean_text(text: str) -> str:
     limit = current_app.config["MAX_TEXT_CHARS"]
     if len(text) > limit:
         raise AnswerInvalid(
-            f"The answer is {len(text):,} characters long; the limit is {limit:,}."
+            _(
+                "The answer is %(length)s characters long; the limit is %(limit)s.",
+                length=f"{len(text):,}",
+                limit=f"{limit:,}",
+            )
         )
-    return text.replace("\x00", "")
+    return strip_control_characters(text)
 
 
 def save_draft(attempt: Attempt, item: Item, text: str) -> Response:
     """Autosave typed text; a submitted answer is never overwritten."""
-    response = _response(attempt, item)
-    _ensure_open(response)
-    response.text = _clean_text(text)
-    response.status = ResponseStatus.DRAFT
-    db.session.commit()
+    text = _clean_text(text)
+    with _one_writer():
+        response = _response(attempt, item)
+        _ensure_open(response)
+        response.text = text
+        response.status = ResponseStatus.DRAFT
     return response
 
 
 def submit_text(attempt: Attempt, item: Item, text: str) -> Response:
     """Store a typed answer as final, then queue its scoring."""
-    response = _response(attempt, item)
-    _ensure_open(response)
     text = _clean_text(text)
     if not text.strip():
-        raise AnswerInvalid("The answer is empty. Write your reply before submitting.")
-    response.text = text
-    _mark_submitted(attempt, response)
-    db.session.commit()
+        raise AnswerInvalid(
+            _("The answer is empty. Write your reply before submitting.")
+        )
+    with _one_writer():
+        response = _response(attempt, item)
+        _ensure_open(response)
+        response.text = text
+        _mark_submitted(attempt, response)
     queue_scoring(response)
     return response
 
@@ -129,25 +175,80 @@ def submit_audio(
     filename: str | None,
     content_type: str | None,
 ) -> Response:
-    """Store an uploaded recording on disk and in the database, then queue scoring."""
+    """Store an uploaded recording on disk and in the database, then queue scoring.
+
+    A file that is empty, not audio, unreadable or longer than allowed is
+    rejected at once with the reason, and nothing of it is kept.
+    """
     if item_type(item).answer != "audio":
-        raise AnswerInvalid("This task takes a written answer, not a recording.")
+        raise AnswerInvalid(_("This task takes a written answer, not a recording."))
+    if not is_audio_upload(filename, content_type):
+        raise AnswerInvalid(
+            _(
+                "This file is not a recording. Upload an audio file such as "
+                "WebM, Ogg, WAV, MP3, M4A or FLAC."
+            )
+        )
     response = _response(attempt, item)
     _ensure_open(response)
-    key, size = get_storage().save(
+    storage = get_storage()
+    key, size = storage.save(
         stream, f"responses/{attempt.id}", extension_for(filename, content_type)
     )
-    if size == 0:
-        raise AnswerInvalid("The recording is empty. Record your answer again.")
-    response.audio_key = key
-    response.audio_bytes = size
-    response.audio_content_type = (content_type or "")[:100] or None
-    response.error = None
-    _mark_submitted(attempt, response)
-    db.session.commit()
+    try:
+        _check_recording(storage.path(key), size, item)
+    except AnswerInvalid:
+        storage.delete(key)
+        raise
+    try:
+        with _one_writer():
+            response.audio_key = key
+            response.audio_bytes = size
+            response.audio_content_type = mime_type_for(key)
+            response.error = None
+            _mark_submitted(attempt, response)
+    except AlreadySubmitted:
+        storage.delete(key)
+        raise
     log.info("stored audio for response %s as %s (%d bytes)", response.id, key, size)
     queue_scoring(response)
     return response
+
+
+def _check_recording(path: Path, size: int, item: Item) -> None:
+    """Reject an empty, unreadable or too long recording before it is accepted."""
+    if size == 0:
+        raise AnswerInvalid(_("The recording is empty. Record your answer again."))
+    try:
+        probe = probe_audio(path)
+    except AudioError:
+        raise AnswerInvalid(
+            _(
+                "This file could not be read as audio. Record your answer again or "
+                "upload another file."
+            )
+        ) from None
+    limit = max_recording_s(item)
+    if probe.duration_s is not None and probe.duration_s > limit:
+        raise AnswerInvalid(
+            _(
+                "The recording lasts %(seconds)d s; this task accepts up to "
+                "%(limit)d s.",
+                seconds=round(probe.duration_s),
+                limit=round(limit),
+            )
+        )
+
+
+def max_recording_s(item: Item) -> float:
+    """Return the longest recording an item accepts, in seconds.
+
+    The item's own ``max_seconds`` gets a grace of 10 s, because the recorder
+    stops a moment after its timer; the configured maximum always applies.
+    """
+    limit = float(current_app.config["MAX_AUDIO_SECONDS"])
+    own = item.config.get("max_seconds")
+    return min(limit, float(own) + 10.0) if own else limit
 
 
 def _mark_submitted(attempt: Attempt, response: Response) -> None:

@@ -69,10 +69,34 @@ class LocalStorage:
     def exists(self, key: str) -> bool:
         return self.path(key).is_file()
 
+    def delete(self, key: str) -> None:
+        self.path(key).unlink(missing_ok=True)
+
 
 def get_storage() -> LocalStorage:
     """Return the upload store configured by ``UPLOAD_DIR``."""
     return LocalStorage(current_app.config["UPLOAD_DIR"])
+
+
+# The only types an uploaded recording is served back as. Anything else is sent
+# as a download, so an upload can never run as a page or a script on this site.
+MIME_TYPES = {
+    "webm": "audio/webm",
+    "ogg": "audio/ogg",
+    "oga": "audio/ogg",
+    "opus": "audio/ogg",
+    "wav": "audio/wav",
+    "mp3": "audio/mpeg",
+    "m4a": "audio/mp4",
+    "mp4": "audio/mp4",
+    "aac": "audio/aac",
+    "flac": "audio/flac",
+    "3gp": "audio/3gpp",
+}
+
+# Declared types that an audio upload may carry; browsers send an empty type
+# or application/octet-stream for files they do not recognise.
+ACCEPTED_UPLOAD_TYPES = {*AUDIO_EXTENSIONS, "application/octet-stream", ""}
 
 
 def extension_for(filename: str | None, content_type: str | None) -> str:
@@ -84,3 +108,17 @@ def extension_for(filename: str | None, content_type: str | None) -> str:
     if filename and "." in filename:
         return filename.rsplit(".", 1)[1].lower()
     return "bin"
+
+
+def is_audio_upload(filename: str | None, content_type: str | None) -> bool:
+    """Return whether an upload declares an audio type or an audio file extension."""
+    base_type = (content_type or "").split(";")[0].strip().lower()
+    if base_type.startswith("audio/"):
+        return True
+    extension = extension_for(filename, None)
+    return base_type in ACCEPTED_UPLOAD_TYPES and extension in MIME_TYPES
+
+
+def mime_type_for(key: str) -> str | None:
+    """Return the audio type to serve a stored file as, or None for a download."""
+    return MIME_TYPES.get(key.rsplit(".", 1)[-1].lower())

@@ -22,6 +22,7 @@ from assessments.forms import AudioAnswerForm, TextAnswerForm
 from assessments.items import item_type
 from assessments.models import Attempt, Item, Response, ResponseStatus
 from assessments.services import (
+    AlreadySubmitted,
     AnswerInvalid,
     AssessmentError,
     save_draft,
@@ -119,11 +120,13 @@ def answer_text(attempt_id: int, item_id: int) -> Any:
     """Autosave a draft, or submit it when the form's submit button was pressed."""
     attempt = own_attempt(attempt_id)
     item = attempt_item(attempt, item_id)
+    if item_type(item).answer != "text":
+        return _error(
+            attempt, AnswerInvalid(_("This task takes a recording, not text."))
+        )
     form = TextAnswerForm(prefix=f"item{item.id}")
     final = bool(form.submit.data)
     try:
-        if item_type(item).answer != "text":
-            raise AnswerInvalid(_("This task takes a recording, not text."))
         text = form.answer.data or ""
         response = (
             submit_text(attempt, item, text)
@@ -173,7 +176,8 @@ def _error(
     """Report a rejected answer; the page keeps whatever text was sent."""
     if wants_json():
         return jsonify(error=str(error)), error.status_code
-    if rejected is not None:
+    # A submitted answer shows no form, so its error goes to the top of the page.
+    if rejected is not None and not isinstance(error, AlreadySubmitted):
         form = rejected[1]
         form.answer.errors = [*form.answer.errors, str(error)]
         return render_attempt(attempt, rejected, status=error.status_code)

@@ -4,19 +4,31 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
+import unicodedata
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
-from app import db, login_manager
+from app import db, login_manager, utcnow
 from recruit.forms import LoginForm, RegisterForm
-from recruit.models import Role, User
+from recruit.models import LoginFailure, Role, User
 
 bp = Blueprint("auth", __name__)
 log = logging.getLogger(__name__)
@@ -26,6 +38,15 @@ login_manager.login_view = "auth.login"
 login_manager.login_message = "Log in to continue."
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+@login_manager.unauthorized_handler
+def unauthorized() -> Any:
+    """Send a page to the login form, and a script's request a 401 in JSON."""
+    if request.accept_mimetypes.best == "application/json":
+        return jsonify(error=_("Your session has ended. Log in again.")), 401
+    flash(_("Log in to continue."), "info")
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
 @login_manager.user_loader
@@ -57,12 +78,30 @@ def find_user(email: str) -> User | None:
     )
 
 
+# Characters that reorder or hide text, and control characters: a name has no
+# use for them, and a right-to-left override would let "evil" display as "live".
+_NAME_NOISE = re.compile(
+    "[\u202a-\u202e\u2066-\u2069\u200b\u2060\ufeff\x00-\x1f\x7f-\x9f]"
+)
+
+
+def clean_name(name: str) -> str:
+    """Return ``name`` in NFC without control and reordering characters."""
+    return " ".join(_NAME_NOISE.sub("", unicodedata.normalize("NFC", name)).split())
+
+
 def create_user(email: str, name: str, password: str, role: Role) -> User:
-    """Create an account; the email must not be taken (compared case-insensitively)."""
+    """Create an account; the email must not be taken (compared case-insensitively).
+
+    Raises ValueError for a taken email or a name with nothing printable.
+    """
     email = email.strip().lower()
     if find_user(email):
         raise ValueError(f"an account with the email {email} already exists")
-    user = User(email=email, name=name.strip(), role=role)
+    name = clean_name(name)
+    if not name:
+        raise ValueError("the name is empty once control characters are removed")
+    user = User(email=email, name=name, role=role)
     user.set_password(password)
     db.session.add(user)
     db.session.commit()
@@ -85,23 +124,65 @@ def _safe_next(target: str | None) -> str | None:
     return target
 
 
+# Failed log-ins allowed per email, and per client address, within the window.
+LOGIN_WINDOW = timedelta(minutes=15)
+MAX_FAILURES_PER_EMAIL = 10
+MAX_FAILURES_PER_ADDRESS = 50
+
+
+def login_blocked(email: str, ip_address: str) -> bool:
+    """Return whether too many log-ins failed lately for this email or address."""
+    since = utcnow() - LOGIN_WINDOW
+    by_email = db.session.scalar(
+        select(func.count())
+        .select_from(LoginFailure)
+        .where(LoginFailure.email == email, LoginFailure.at >= since)
+    )
+    by_address = db.session.scalar(
+        select(func.count())
+        .select_from(LoginFailure)
+        .where(LoginFailure.ip_address == ip_address, LoginFailure.at >= since)
+    )
+    return (by_email or 0) >= MAX_FAILURES_PER_EMAIL or (
+        by_address or 0
+    ) >= MAX_FAILURES_PER_ADDRESS
+
+
+def record_login_failure(email: str, ip_address: str) -> None:
+    """Store a failed log-in and forget those older than the window."""
+    db.session.add(LoginFailure(email=email, ip_address=ip_address))
+    db.session.execute(
+        delete(LoginFailure).where(LoginFailure.at < utcnow() - LOGIN_WINDOW)
+    )
+    db.session.commit()
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
     if current_user.is_authenticated:
         return redirect(url_for("public.home"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = find_user(form.email.data or "")
-        if user is None or not user.check_password(form.password.data or ""):
-            audit.info(
-                "login failed for %s from %s", form.email.data, request.remote_addr
+        email = (form.email.data or "").strip().lower()[:254]
+        address = (request.remote_addr or "unknown")[:64]
+        if login_blocked(email, address):
+            audit.warning("login blocked for %s from %s", email, address)
+            form.password.errors.append(
+                _("Too many failed log-ins. Wait 15 minutes, then try again.")
             )
+            return render_template("auth/login.html", form=form), 429
+        user = find_user(email)
+        if user is None or not user.check_password(form.password.data or ""):
+            record_login_failure(email, address)
+            audit.info("login failed for %s from %s", email, address)
             form.password.errors.append(_("The email or password is not correct."))
         elif not user.is_active:
             form.email.errors.append(_("This account is disabled."))
         else:
+            db.session.execute(delete(LoginFailure).where(LoginFailure.email == email))
+            db.session.commit()
             login_user(user)
-            audit.info("login: user=%s from %s", user.id, request.remote_addr)
+            audit.info("login: user=%s from %s", user.id, address)
             return redirect(_safe_next(request.args.get("next")) or home_for(user))
     return render_template("auth/login.html", form=form)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from email_validator import EmailNotValidError, validate_email
 from flask import Flask
 from flask.cli import with_appcontext
 
@@ -26,6 +27,10 @@ def create_user_command(email: str, name: str, role: str, password: str) -> None
     """Create an account, such as a recruiter or an admin."""
     if len(password) < 10:
         raise click.BadParameter("use at least 10 characters", param_hint="--password")
+    try:
+        email = validate_email(email, check_deliverability=False).normalized
+    except EmailNotValidError as error:
+        raise click.BadParameter(str(error), param_hint="--email") from error
     try:
         user = create_user(email, name, password, Role(role))
     except ValueError as error:

@@ -155,7 +155,7 @@ def _demo_opening() -> Opening:
             kind="speaking",
             position=3,
             prompt=OPEN_PROMPT,
-            config={"mode": "open", "max_seconds": 120},
+            config={"mode": "open", "min_seconds": 30, "max_seconds": 120},
         ),
     ]
     db.session.add(assessment)

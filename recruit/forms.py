@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField, SubmitField
-from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
 
 class LoginForm(FlaskForm):
@@ -36,6 +36,12 @@ class RegisterForm(FlaskForm):
         ],
     )
     submit = SubmitField(_l("Create account"))
+
+    def validate_name(self, field: StringField) -> None:
+        from recruit.auth import clean_name
+
+        if not clean_name(field.data or ""):
+            raise ValidationError(_l("Enter your name in letters."))
 
 
 class ApplyForm(FlaskForm):

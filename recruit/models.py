@@ -209,3 +209,18 @@ class StageResult(db.Model):
 
     application: Mapped[Application] = relationship(back_populates="stage_results")
     stage: Mapped[Stage] = relationship()
+
+
+class LoginFailure(db.Model):
+    """A failed log-in, kept for a while to slow down password guessing."""
+
+    __tablename__ = "login_failure"
+    __table_args__ = (
+        Index("ix_login_failure_email_at", "email", "at"),
+        Index("ix_login_failure_ip_address_at", "ip_address", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    ip_address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

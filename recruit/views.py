@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from app import db
 from assessments.models import Response
-from assessments.storage import get_storage
+from assessments.storage import get_storage, mime_type_for
 from recruit.auth import roles_required
 from recruit.evidence import highlight_text, mark_transcript
 from recruit.models import Application, Opening, Role
@@ -74,9 +74,14 @@ def response_audio(response_id: int) -> Any:
     storage = get_storage()
     if not storage.exists(response.audio_key):
         abort(404)
-    return send_file(
+    mime_type = mime_type_for(response.audio_key)
+    reply = send_file(
         storage.path(response.audio_key),
-        mimetype=response.audio_content_type or "application/octet-stream",
+        mimetype=mime_type or "application/octet-stream",
+        as_attachment=mime_type is None,
+        download_name=f"response-{response.id}.{response.audio_key.rsplit('.', 1)[-1]}",
         conditional=True,
         max_age=0,
     )
+    reply.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    return reply

@@ -35,16 +35,24 @@ def language_result(
     """Combine one language's writing and speaking scores.
 
     The score is the mean of the two skills' mean scores (a missing skill is left
-    out, never counted as zero). The CEFR band is the lower of the two skills'
-    bands, because a band certifies what the person can do in every skill tested.
+    out, never counted as zero). Each skill's band is the mean band of its tasks,
+    rounded down; the language's band is the lower of the two skills' bands,
+    because a band certifies what the person can do in every skill tested.
     """
     writing_mean = _mean_score(writing)
     speaking_mean = _mean_score(speaking)
     skills = [value for value in (writing_mean, speaking_mean) if value is not None]
     score = round(fmean(skills), 1) if skills else None
-    bands = [s.cefr for s in (*writing, *speaking) if s.cefr and s.score is not None]
+    bands = [band for band in (_skill_band(writing), _skill_band(speaking)) if band]
     cefr = BANDS[min(band_index(band) for band in bands)] if bands else None
     return LanguageResult(score, cefr, writing_mean, speaking_mean)
+
+
+def _skill_band(skill_scores: Sequence[SkillScore]) -> str | None:
+    indexes = [
+        band_index(s.cefr) for s in skill_scores if s.cefr and s.score is not None
+    ]
+    return BANDS[int(fmean(indexes))] if indexes else None
 
 
 def _mean_score(skill_scores: Sequence[SkillScore]) -> float | None:

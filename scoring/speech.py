@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 SCORER = "speaking"
-CODE_VERSION = "1.0"
+CODE_VERSION = "1.1"
 RULES_PATH = Path(__file__).parent / "rules" / "speaking.toml"
 WORD_MARGIN_S = 0.3
 """Seconds around each word within which VAD speech counts as transcribed."""
@@ -40,7 +40,7 @@ METRICS = frozenset(
     mean_pause_s words_per_minute articulation_rate_wpm pauses_per_minute
     long_pauses_per_minute fillers_per_minute mean_word_probability
     low_confidence_share untranscribed_speech_s read_aloud_accuracy read_aloud_wer
-    duration_s rms_dbfs speech_level_dbfs peak_dbfs clipped_share
+    task_length_share duration_s rms_dbfs speech_level_dbfs peak_dbfs clipped_share
     """.split()  # noqa: SIM905 - reads better than one quoted name per line
 )
 """Names of the metrics that rules components may score."""
@@ -60,6 +60,7 @@ REQUIRED_KEYS = {
         "max_low_confidence_share",
         "max_untranscribed_s",
     },
+    "task": {"read_aloud_gate", "off_prompt_accuracy", "short_of_task_share"},
 }
 
 
@@ -96,6 +97,7 @@ class SpeakingRules:
     pauses: Mapping[str, float]
     fillers: frozenset[str]
     quality: Mapping[str, float]
+    task: Mapping[str, float]
     subscores: Mapping[str, Mapping[str, Component]]
     weights: Mapping[str, float]
     cefr_lower_bounds: tuple[float, ...]
@@ -118,6 +120,7 @@ def load_rules(path: str | Path = RULES_PATH) -> SpeakingRules:
             pauses={k: float(v) for k, v in data["pauses"].items()},
             fillers=frozenset(data["fillers"]["words"]),
             quality={k: float(v) for k, v in data["quality"].items()},
+            task={k: float(v) for k, v in data["task"].items()},
             subscores=subscores,
             weights={k: float(v) for k, v in data["score"]["weights"].items()},
             cefr_lower_bounds=tuple(data["score"]["cefr_lower_bounds"]),
@@ -164,14 +167,17 @@ def assess_speaking(
     prompt_text: str | None = None,
     model: WhisperModel | None = None,
     max_duration_s: float = 300.0,
+    min_answer_s: float | None = None,
     rules: SpeakingRules | None = None,
 ) -> dict[str, Any]:
     """Transcribe and score one spoken answer (English).
 
     ``prompt_text`` is the passage of a read-aloud task and None for an open
-    answer. ``model`` defaults to the process's cached bundled model. Raises
+    answer. ``min_answer_s`` is the speaking time the task asks for at least.
+    ``model`` defaults to the process's cached bundled model. Raises
     AudioMissingError, AudioDecodeError or AudioTooLongError for unusable
-    audio. Silence and noise are not errors, and give ``no_speech: true``.
+    audio, and ValueError for a prompt without words. Silence and noise are not
+    errors, and give ``no_speech: true``.
     """
     from scoring.adapters import whisper  # loads faster-whisper only when needed
 
@@ -189,6 +195,7 @@ def assess_speaking(
         transcript=transcription.text,
         prompt_text=prompt_text,
         speech_regions=regions,
+        min_answer_s=min_answer_s,
         rules=rules,
     )
     result["metrics"]["mean_segment_avg_logprob"] = _round(
@@ -205,6 +212,7 @@ def score_speaking(
     transcript: str | None = None,
     prompt_text: str | None = None,
     speech_regions: Sequence[tuple[float, float]] | None = None,
+    min_answer_s: float | None = None,
     rules: SpeakingRules | None = None,
 ) -> dict[str, Any]:
     """Score a transcribed answer from its timed words and signal statistics.
@@ -213,6 +221,11 @@ def score_speaking(
     the silences inside word spans to the pauses, because Whisper's word times
     often stretch across pauses. They also trim the speaking time and measure
     speech that got no transcript.
+
+    Two task checks scale the weighted score down. A read-aloud score is
+    multiplied by ``1 - gate + gate * accuracy``, so reading something other
+    than the prompt cannot pass on fluency alone. An answer shorter than
+    ``min_answer_s`` is multiplied by its share of that time.
     """
     rules = rules or default_rules()
     if transcript is None:
@@ -225,14 +238,22 @@ def score_speaking(
         reading = word_errors(prompt_text, transcript, drop=rules.fillers)
         metrics["read_aloud_accuracy"] = round(max(0.0, min(1.0, 1.0 - reading.wer)), 4)
         metrics["read_aloud_wer"] = round(reading.wer, 4)
+    metrics["task_length_share"] = (
+        round(min(1.0, metrics["speaking_time_s"] / min_answer_s), 4)
+        if min_answer_s
+        else None
+    )
     no_speech = not words
     subscores = {
         name: None if no_speech else _subscore(parts, metrics)
         for name, parts in rules.subscores.items()
     }
     score = None if no_speech else _weighted_mean(subscores, rules.weights)
+    if score is not None:
+        score = _apply_task_checks(score, metrics, rules)
     cefr = None if score is None else band_for_score(score, rules.cefr_lower_bounds)
     reasons = review_reasons(metrics, signal, no_speech, rules)
+    reasons += task_reasons(metrics, no_speech, min_answer_s, rules)
     return {
         "transcript": transcript.strip(),
         "duration_s": round(signal.duration_s, 3),
@@ -435,6 +456,50 @@ def review_reasons(
             "clipped",
             f"{signal.clipped_share:.1%} of the samples are clipped "
             f"(maximum {q['max_clipped_share']:.1%}), so the recording is distorted.",
+        )
+    return reasons
+
+
+def _apply_task_checks(
+    score: float, metrics: Mapping[str, Any], rules: SpeakingRules
+) -> float:
+    accuracy = metrics["read_aloud_accuracy"]
+    if accuracy is not None:
+        gate = rules.task["read_aloud_gate"]
+        score *= 1 - gate + gate * accuracy
+    share = metrics["task_length_share"]
+    if share is not None:
+        score *= share
+    return round(score, 1)
+
+
+def task_reasons(
+    metrics: Mapping[str, Any],
+    no_speech: bool,
+    min_answer_s: float | None,
+    rules: SpeakingRules,
+) -> list[dict[str, str]]:
+    """Flag an answer that reads another text or falls well short of the task."""
+    reasons: list[dict[str, str]] = []
+    if no_speech:
+        return reasons
+    accuracy = metrics["read_aloud_accuracy"]
+    if accuracy is not None and accuracy < rules.task["off_prompt_accuracy"]:
+        reasons.append(
+            {
+                "code": "off_prompt",
+                "message": f"Only {accuracy:.0%} of the passage was read as written; "
+                "the candidate may have read something else.",
+            }
+        )
+    share = metrics["task_length_share"]
+    if min_answer_s and share is not None and share < rules.task["short_of_task_share"]:
+        reasons.append(
+            {
+                "code": "shorter_than_task",
+                "message": f"The answer lasts {metrics['speaking_time_s']:.0f} s; "
+                f"the task asks for at least {min_answer_s:.0f} s.",
+            }
         )
     return reasons
 

@@ -40,10 +40,14 @@ def _normalizer() -> EnglishTextNormalizer:
 def normalize_english(text: str, *, drop: Collection[str] = ()) -> list[str]:
     """Normalise ``text`` with Whisper's English normaliser and split it into words.
 
-    Words in ``drop`` (already normalised, such as fillers) are removed.
+    Words in ``drop`` (already normalised, such as fillers) are removed, and so
+    are tokens without a letter or digit, such as the "." that the normaliser
+    leaves of an ellipsis.
     """
     words = _normalizer()(text).split()
-    return [word for word in words if word not in drop]
+    return [
+        word for word in words if word not in drop and any(ch.isalnum() for ch in word)
+    ]
 
 
 def word_errors(

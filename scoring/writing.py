@@ -33,7 +33,9 @@ from scoring.style import (
 SCORER = "writing"
 # Version of the method. Bump it when the computation changes. A change of the
 # rule file alone shows in rules_version.
-VERSION = "1.0"
+VERSION = "1.1"
+# At least this share of repeated sentences flags the answer "repetitive".
+REPETITIVE_SHARE = 0.2
 DEFAULT_RULES_PATH = Path(__file__).resolve().parent / "rules" / "writing.toml"
 WEIGHTED_SUBSCORES = ("accuracy", "vocabulary", "sentence_control")
 
@@ -225,6 +227,7 @@ def measure_writing(
             statistics.pstdev(sentence_lengths) if sentence_lengths else 0.0, 2
         ),
         "longest_sentence": max(sentence_lengths, default=0),
+        "repeated_sentence_share": round(_repeated_sentence_share(text), 4),
     }
 
 
@@ -234,7 +237,8 @@ def score_writing(
     """Turn ``measure_writing`` output into subscores and a score, each 0-100.
 
     The score is the weighted mean of accuracy, vocabulary and sentence control,
-    times length / 100. Length is the share of the larger of ``min_words`` and
+    times length / 100, times the share of sentences that are not repeats of an
+    earlier one. Length is the share of the larger of ``min_words`` and
     ``rules.min_evidence_words`` that the text reaches.
     """
     words = int(metrics["words"])
@@ -262,7 +266,8 @@ def score_writing(
     weighted = sum(
         rules.subscore_weights[name] * subscores[name] for name in WEIGHTED_SUBSCORES
     )
-    score = weighted * subscores["length"] / 100
+    originality = 1.0 - float(metrics.get("repeated_sentence_share", 0.0))
+    score = weighted * subscores["length"] / 100 * originality
     return {name: round(value, 1) for name, value in subscores.items()}, round(score, 1)
 
 
@@ -327,6 +332,26 @@ def _sentences(text: str) -> list[str]:
     return _SENTENCE_BREAK_RE.split(text)
 
 
+def _repeated_sentence_share(text: str) -> float:
+    """Return the share of sentences of 3+ words that repeat an earlier sentence.
+
+    Pasting one sentence many times would otherwise reach any minimum length
+    with few errors.
+    """
+    seen: set[str] = set()
+    repeats = total = 0
+    for sentence in _sentences(text):
+        words = [word.lower() for word in _WORD_RE.findall(sentence)]
+        if len(words) < 3:
+            continue
+        total += 1
+        key = " ".join(words)
+        if key in seen:
+            repeats += 1
+        seen.add(key)
+    return repeats / total if total else 0.0
+
+
 def _checked_part(text: str, max_chars: int) -> str:
     """Return the prefix of ``text`` that is scored, cut at a space if one is near."""
     if len(text) <= max_chars:
@@ -363,6 +388,8 @@ def _flags(
         flags.append("below_min_words")
     if len(text) > rules.max_chars:
         flags.append("truncated")
+    if _repeated_sentence_share(text[: rules.max_chars]) >= REPETITIVE_SHARE:
+        flags.append("repetitive")
     # The weights, word-length range and CEFR bounds were fitted on English.
     if language.strip().replace("_", "-").split("-")[0].lower() != "en":
         flags.append("uncalibrated_language")

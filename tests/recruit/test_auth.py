@@ -9,11 +9,15 @@ from tests.conftest import PASSWORD, csrf_token, log_in, make_user
 
 
 def register(
-    client: FlaskClient, email: str, password: str = PASSWORD, **extra: str
+    client: FlaskClient,
+    email: str,
+    password: str = PASSWORD,
+    name: str = "Ana Díaz",
+    **extra: str,
 ) -> str:
     token = csrf_token(client, "/register")
     data = {
-        "name": "Ana Díaz",
+        "name": name,
         "email": email,
         "password": password,
         "confirm": password,
@@ -148,3 +152,59 @@ def test_security_headers(client: FlaskClient) -> None:
     assert "unsafe-inline" not in policy
     assert response.headers["X-Frame-Options"] == "DENY"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_name_loses_reordering_characters(app: Flask, client: FlaskClient) -> None:
+    register(client, "bob@example.com", name="Bob \u202eevil\u202c Smith\x00")
+    with app.app_context():
+        from recruit.auth import find_user
+
+        assert find_user("bob@example.com").name == "Bob evil Smith"
+
+
+def test_name_of_only_controls_rejected(client: FlaskClient) -> None:
+    page = register(client, "ctl@example.com", name="\u202e\u202c\x07")
+    assert "Enter your name in letters" in page
+
+
+def test_login_blocked_after_failures(app: Flask, client: FlaskClient) -> None:
+    from recruit.auth import MAX_FAILURES_PER_EMAIL
+
+    with app.app_context():
+        make_user("rec@example.com", "recruiter")
+    for _ in range(MAX_FAILURES_PER_EMAIL):
+        token = csrf_token(client, "/login")
+        wrong = client.post(
+            "/login",
+            data={
+                "email": "rec@example.com",
+                "password": "guess!",
+                "csrf_token": token,
+            },
+        )
+        assert wrong.status_code == 200
+    token = csrf_token(client, "/login")
+    right = client.post(
+        "/login",
+        data={"email": "REC@example.com", "password": PASSWORD, "csrf_token": token},
+    )
+    assert right.status_code == 429
+    assert "Too many failed log-ins" in right.get_data(as_text=True)
+    other = app.test_client()
+    with app.app_context():
+        make_user("cand@example.com", "candidate")
+    log_in(other, "cand@example.com")  # other accounts are not blocked
+
+
+def test_create_user_rejects_bad_email(app: Flask) -> None:
+    result = app.test_cli_runner().invoke(
+        args=[
+            "create-user",
+            "--email", "notanemail",
+            "--name", "X",
+            "--role", "recruiter",
+            "--password", "a long password",
+        ]
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "--email" in result.output

@@ -20,7 +20,14 @@ def test_language_mean_of_skills_and_lower_band() -> None:
     assert result.writing == 80.0
     assert result.speaking == 65.0
     assert result.score == 72.5
-    assert result.cefr == "B1"
+    assert result.cefr == "B1"  # speaking: mean of B2 and B1 rounded down
+
+
+def test_language_band_not_set_by_one_task() -> None:
+    result = language_result(
+        [SkillScore(70.0, "B2")], [SkillScore(20.0, "A1"), SkillScore(80.0, "C1")]
+    )
+    assert result.cefr == "B1"  # speaking: mean of A1 (0) and C1 (4) is B1 (2)
 
 
 def test_language_missing_skill_not_zero() -> None:

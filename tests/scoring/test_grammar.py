@@ -263,3 +263,15 @@ def test_threads_get_own_linters(harper: GrammarChecker) -> None:
         thread.join()
     assert len(results) == 20
     assert all(result == expected for result in results)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "I am sorry your order is late.",
+        "We are sorry your parcel arrived damaged.",
+        "I will check it with the carrier today and write to you tomorrow.",
+    ],
+)
+def test_service_phrases_not_flagged(harper: GrammarChecker, sentence: str) -> None:
+    assert harper.check(sentence, "en") == []

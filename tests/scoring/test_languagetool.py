@@ -259,7 +259,7 @@ def test_server_error_raises_backend_error(
     message = str(caught.value)
     assert languagetool_server.url in message
     assert "Internal Server Error" in message
-    assert "FRONTLINE_LANGUAGETOOL_URL" in message
+    assert "LANGUAGETOOL_URL" in message
 
 
 def test_malformed_response_raises_backend_error(
@@ -334,7 +334,7 @@ def test_local_server_needs_installation(
         pytest.skip("no Java on this machine; the Java test covers that case")
     assert "no LanguageTool installation found" in message
     assert str(tmp_path) in message
-    assert "FRONTLINE_LANGUAGETOOL_URL" in message
+    assert "LANGUAGETOOL_URL" in message
 
 
 def test_local_server_needs_java(
@@ -359,7 +359,7 @@ def test_broken_local_installation_fails(
     if "Java" in message and "failed to start" not in message:
         pytest.skip("no Java on this machine; the Java test covers that case")
     assert "failed to start" in message
-    assert "FRONTLINE_LANGUAGETOOL_URL" in message
+    assert "LANGUAGETOOL_URL" in message
 
 
 def test_writing_score_with_languagetool(checker: LanguageToolChecker) -> None:

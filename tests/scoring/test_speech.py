@@ -527,3 +527,40 @@ def test_same_recording_same_result(model, shared_data: Path):
     results = [assess_speaking(path, model=model) for _ in range(4)]
     assert len({r["transcript"] for r in results}) == 1
     assert len({r["score"] for r in results}) == 1
+
+
+def test_pure_off_prompt_reading_scaled_and_flagged():
+    words = timed("we will refund the order today for you", {})
+    on_prompt = score_speaking(
+        words, GOOD_SIGNAL, prompt_text="We will refund the order today for you."
+    )
+    off_prompt = score_speaking(
+        words, GOOD_SIGNAL, prompt_text="Nationally the trend is turning upward again."
+    )
+    unscaled = off_prompt["subscores"]
+    weighted = (0.35 * unscaled["fluency"] + 0.25 * unscaled["confidence"]) / 1.0
+    assert off_prompt["read_aloud_accuracy"] == 0.0
+    # accuracy 0 contributes 0 at weight 0.4; the gate then halves the rest
+    assert off_prompt["score"] == pytest.approx(round(weighted * 0.5, 1), abs=0.11)
+    assert "off_prompt" in codes(off_prompt)
+    assert "off_prompt" not in codes(on_prompt)
+    assert on_prompt["score"] > 2 * off_prompt["score"]
+
+
+def test_pure_answer_shorter_than_task():
+    words = timed("we will refund the order today for you", {})
+    free = score_speaking(words, GOOD_SIGNAL)
+    short = score_speaking(words, GOOD_SIGNAL, min_answer_s=30.0)
+    share = short["metrics"]["task_length_share"]
+    assert share == pytest.approx(short["metrics"]["speaking_time_s"] / 30.0, abs=1e-3)
+    assert short["score"] == pytest.approx(free["score"] * share, abs=0.11)
+    assert "shorter_than_task" in codes(short)
+    assert free["metrics"]["task_length_share"] is None
+    long_enough = score_speaking(words, GOOD_SIGNAL, min_answer_s=2.0)
+    assert long_enough["score"] == free["score"]
+    assert "shorter_than_task" not in codes(long_enough)
+
+
+def test_pure_prompt_without_words_raises():
+    with pytest.raises(ValueError, match="no words"):
+        score_speaking(timed("hello there", {}), GOOD_SIGNAL, prompt_text=" ... ")

@@ -257,3 +257,20 @@ def test_rules_change_the_score(tmp_path: Path, harper: GrammarChecker) -> None:
     default = assess(FAULTY_REPLY, harper)
     harsher = assess_writing(FAULTY_REPLY, checker=harper, rules=strict)
     assert harsher["subscores"]["accuracy"] < default["subscores"]["accuracy"]
+
+
+def test_repeated_sentences_lose_score(harper: GrammarChecker) -> None:
+    sentence = "Thank you for your message about the delayed order. "
+    varied = (
+        "Thank you for your message about the delayed order. I checked the parcel "
+        "with the carrier this morning. It will arrive on Friday before noon. I "
+        "will send you the tracking link by email today. Please tell me if the "
+        "delivery time does not suit you. We are sorry for the wait."
+    )
+    repeated = assess_writing(sentence * 20, checker=harper, min_words=40)
+    original = assess_writing(varied, checker=harper, min_words=40)
+    assert repeated["metrics"]["repeated_sentence_share"] == 0.95
+    assert "repetitive" in repeated["flags"]
+    assert "repetitive" not in original["flags"]
+    assert repeated["score"] < 10
+    assert original["score"] > 40
