@@ -21,8 +21,15 @@ def language_opening(
     min_words: int = 20,
     time_limit_s: int | None = None,
 ) -> Opening:
-    """An opening whose language stage has a writing, a read-aloud and an open task."""
+    """An opening whose language stage has a writing, a read-aloud and an open task.
+
+    Its screening stage is switched off, so applications start at the language
+    stage.
+    """
     opening = create_opening(title, description="Answer customers by chat.")
+    screening = opening.stage(StageKind.SCREENING)
+    assert screening is not None
+    screening.enabled = False
     stage = opening.stage(StageKind.LANGUAGE)
     assert stage is not None
     assessment = Assessment(
