@@ -58,3 +58,18 @@ def language_opening(
     db.session.add(assessment)
     db.session.commit()
     return opening
+
+
+def funnel_opening(title: str = "Chat agent", *, screening: bool = True) -> Opening:
+    """An opening with content in every stage: the language tasks above and the
+    demo content of the screening, communication, attitude, troubleshooting and
+    interview stages."""
+    from recruit.demo_stages import add_stage_content
+
+    opening = language_opening(title)
+    stage = opening.stage(StageKind.SCREENING)
+    assert stage is not None
+    stage.enabled = screening
+    db.session.commit()
+    add_stage_content(opening)
+    return opening
