@@ -19,6 +19,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import RadioField, SubmitField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
 from app import db, utcnow
@@ -247,7 +248,8 @@ def build_form(items: list[InterviewCompetency], card: Scorecard | None) -> Any:
 
     for competency in items:
         choices = [
-            (str(n), f"{n} – {competency.anchors.get(str(n), '')}") for n in range(1, 6)
+            SelectChoice(str(n), f"{n} – {competency.anchors.get(str(n), '')}")
+            for n in range(1, 6)
         ]
         setattr(
             CompetencyScorecardForm,

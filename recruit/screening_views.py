@@ -18,6 +18,7 @@ from wtforms import (
     SubmitField,
     ValidationError,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -50,6 +51,11 @@ SHIFT_LABELS = {
 ANSWER_LABELS = {"yes": _l("Yes"), "no": _l("No")}
 
 
+def options(pairs: Any) -> list[SelectChoice]:
+    """Build WTForms choices from (value, label) pairs."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
 class MultiCheckboxField(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
@@ -59,7 +65,9 @@ class LanguageForm(Form):
     code = SelectField(_l("Language"), validate_choice=False)
     level = SelectField(
         _l("Level"),
-        choices=[("", _l("Choose…"))] + [(level, level) for level in CEFR_LEVELS],
+        choices=options(
+            [("", _l("Choose…"))] + [(level, level) for level in CEFR_LEVELS]
+        ),
         validate_choice=False,
     )
 
@@ -91,7 +99,7 @@ class ScreeningForm(FlaskForm):
     language_3 = FormField(LanguageForm, label=_l("Third language (optional)"))
     shifts = MultiCheckboxField(
         _l("Shifts you can work"),
-        choices=[(shift, SHIFT_LABELS[shift]) for shift in SHIFTS],
+        choices=options((shift, SHIFT_LABELS[shift]) for shift in SHIFTS),
         validators=[DataRequired(_l("Choose at least one shift."))],
     )
     submit = SubmitField(_l("Send"))
@@ -144,10 +152,10 @@ def build_form(application: Application) -> ScreeningForm:
         pass
 
     for question in knockout_questions(application.opening_id):
-        choices = [
+        choices = options(
             (option, ANSWER_LABELS.get(option, option))
             for option in question_options(question)
-        ]
+        )
         field = RadioField(
             question.text,
             choices=choices,
@@ -155,9 +163,10 @@ def build_form(application: Application) -> ScreeningForm:
         )
         setattr(OpeningScreeningForm, f"question_{question.id}", field)
     form = OpeningScreeningForm()
-    form.country.choices = [("", _("Choose…"))] + list(country_codes().items())
-    form.time_zone.choices = [("", _("Choose…"))] + [(z, z) for z in time_zones()]
-    languages = [("", _("Choose…"))] + list(language_codes().items())
+    choose = [("", _("Choose…"))]
+    form.country.choices = options(choose + list(country_codes().items()))
+    form.time_zone.choices = options(choose + [(zone, zone) for zone in time_zones()])
+    languages = options(choose + list(language_codes().items()))
     for entry in (form.language_1, form.language_2, form.language_3):
         entry.code.choices = languages
     return form
