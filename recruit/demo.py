@@ -98,17 +98,28 @@ def seed_demo() -> list[str]:
         for email, name, role in DEMO_ACCOUNTS
         if _account(email, name, role)
     ]
-    opening = db.session.scalar(select(Opening).filter_by(title=DEMO_OPENING))
-    if opening is None:
-        opening = _demo_opening()
-        added.append(f"opening {opening.title!r}")
-    added.extend(f"{part} of the demo opening" for part in add_stage_content(opening))
+    opening, parts = ensure_demo_opening()
+    added.extend(parts)
     for candidate in DEMO_CANDIDATES:
         if find_user(candidate.email) is None:
             _demo_application(opening, candidate)
             added.append(f"candidate {candidate.email}")
     db.session.commit()
     return added
+
+
+def ensure_demo_opening() -> tuple[Opening, list[str]]:
+    """Return the demo opening with content in every stage, adding what is missing.
+
+    The list names what was added.
+    """
+    added = []
+    opening = db.session.scalar(select(Opening).filter_by(title=DEMO_OPENING))
+    if opening is None:
+        opening = _demo_opening()
+        added.append(f"opening {opening.title!r}")
+    added.extend(f"{part} of the demo opening" for part in add_stage_content(opening))
+    return opening, added
 
 
 def _account(email: str, name: str, role: Role) -> User | None:
