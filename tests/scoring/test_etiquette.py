@@ -272,3 +272,21 @@ def test_rule_file_points_are_read(tmp_path: Path) -> None:
     rules = load_etiquette_rules(tuned)
     result = score_reply("Hi", "Hello, I WILL CHECK.", rules=rules)
     assert result["deductions"] == {"all_caps": 15.0}  # the cap stays 15
+
+
+def test_grammar_offsets_map_to_each_message(harper: GrammarChecker) -> None:
+    turns = chat(
+        ("customer", "Hi, where is my parcel?", 0),
+        ("agent", "Hello, I will check teh tracking now.", 8),
+        ("customer", "Thanks.", 12),
+        ("agent", "It arrives tomorow. How did I do?", 20),
+    )
+    result = score_chat(turns, checker=harper)
+    grammar = [f for f in result["findings"] if f["rule"] == "grammar"]
+    assert [(f["message_index"], f["text"]) for f in grammar] == [
+        (1, "teh"),
+        (3, "tomorow"),
+    ]
+    second = turns[3]["text"]
+    offset = grammar[1]["offset"]
+    assert second[offset : offset + grammar[1]["length"]] == "tomorow"
