@@ -30,7 +30,7 @@ class ScenarioError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Intent:
-    """What an agent's message can mean, recognised by keywords or patterns."""
+    """An aim of an agent's message, recognised by keywords or patterns."""
 
     name: str
     pattern: re.Pattern[str]
@@ -62,7 +62,7 @@ class Step:
 
 @dataclass(frozen=True, slots=True)
 class Turn:
-    """The engine's answer to one agent message."""
+    """The customer's reply to one agent message, with the state it leads to."""
 
     intents: tuple[str, ...]
     state: str

@@ -148,7 +148,7 @@ def end_run(run: SimulationRun, reason: str | None = None) -> None:
 
 
 def summary(run: SimulationRun, scenario: Scenario) -> str:
-    """One line that stands for the chat in ``Response.text``."""
+    """Return one line that stands for the chat in ``Response.text``."""
     agent_turns = sum(message.role == "agent" for message in run.messages)
     return (
         f"Chat with {scenario.persona_name} ({scenario.name}): {agent_turns} agent "

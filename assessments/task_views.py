@@ -34,7 +34,7 @@ bp = Blueprint("tasks", __name__, url_prefix="/attempts")
 
 @bp.app_template_global()
 def typing_session(attempt_id: int, item_id: int) -> ItemSession | None:
-    """The typing test's server clock, for the item template."""
+    """Return the typing test's server clock for the item template."""
     return db.session.scalar(
         select(ItemSession).filter_by(attempt_id=attempt_id, item_id=item_id)
     )
@@ -47,7 +47,7 @@ def typing_form_for(item: Item) -> TypingForm:
 
 @bp.app_template_global()
 def simulation_run(attempt_id: int, item_id: int) -> SimulationRun | None:
-    """The item's simulated chat, for the item template."""
+    """Return the item's simulated chat for the item template."""
     return db.session.scalar(
         select(SimulationRun).filter_by(attempt_id=attempt_id, item_id=item_id)
     )

@@ -105,7 +105,7 @@ DEFAULT_COMPETENCIES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 
 
 def competencies(stage: Stage) -> list[InterviewCompetency]:
-    """The stage's competencies in their one fixed order (position, then id)."""
+    """Return the stage's competencies in their fixed order (position, then id)."""
     return list(
         db.session.scalars(
             select(InterviewCompetency)
@@ -276,7 +276,7 @@ def build_form(items: list[InterviewCompetency], card: Scorecard | None) -> Any:
 @bp.route("/applications/<int:application_id>/scorecard", methods=["GET", "POST"])
 @roles_required(*STAFF)
 def scorecard(application_id: int) -> Any:
-    """The current recruiter's own scorecard; nobody edits another's."""
+    """Show and save the current recruiter's own scorecard, never another's."""
     application = db.get_or_404(Application, application_id)
     stage = application.opening.stage(StageKind.INTERVIEW)
     if stage is None or not stage.enabled:

@@ -146,7 +146,7 @@ class ScreeningForm(FlaskForm):
 
 
 def build_form(application: Application) -> ScreeningForm:
-    """The screening form with one required question per knock-out question."""
+    """Build the screening form with one required question per knock-out question."""
 
     class OpeningScreeningForm(ScreeningForm):
         pass

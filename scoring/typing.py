@@ -18,8 +18,8 @@ import jiwer
 VERSION = "1.0"
 # Words per minute count five characters as a word, the usual convention.
 CHARS_PER_WORD = 5
-# Faster than this over a whole passage is not plausible. Record typists reach
-# about 200 words per minute in short bursts.
+# Faster than this over a whole passage is taken as not typed by a person. The
+# limit is an estimate, not measured on real typists.
 MAX_WPM = 200.0
 # Median gap between keystrokes below this many milliseconds is not human typing.
 MIN_MEDIAN_INTERVAL_MS = 30.0
