@@ -201,7 +201,7 @@ def interview_result(application: Application, stage: Stage) -> StageResult | No
     cards = [card for card in scorecards(application) if card.submitted_at]
     if not cards:
         return None
-    rows = []
+    rows: list[dict[str, Any]] = []
     for competency in competencies(stage):
         given = [
             (card.recruiter.name, rating.rating)
@@ -220,14 +220,15 @@ def interview_result(application: Application, stage: Stage) -> StageResult | No
                 and max(values) - min(values) > MAX_AGREED_SPREAD,
             }
         )
-    means = [row["mean"] for row in rows if row["mean"] is not None]
+    means = [float(row["mean"]) for row in rows if row["mean"] is not None]
+    score = round((fmean(means) - 1) / 4 * 100, 1) if means else None
     result = application.result_for(stage)
     if result is None:
         result = StageResult(application=application, stage=stage)
         db.session.add(result)
-    result.score = round((fmean(means) - 1) / 4 * 100, 1) if means else None
-    result.complete = bool(means)
-    result.passed = None if not means else result.score >= stage.pass_mark
+    result.score = score
+    result.complete = score is not None
+    result.passed = None if score is None else score >= stage.pass_mark
     result.needs_review = any(row["disagreement"] for row in rows)
     result.details = {"competencies": rows, "scorecards": len(cards)}
     return result

@@ -338,15 +338,16 @@ def score_reply(
 def _as_messages(messages: Sequence[Message | Mapping[str, Any]]) -> list[Message]:
     if all(isinstance(message, Message) for message in messages):
         return list(messages)  # type: ignore[arg-type]
-    raw = [
+    raw: list[dict[str, Any]] = [
         {"role": m.role, "text": m.text, "at": m.at}
         if isinstance(m, Message)
         else dict(m)
         for m in messages
     ]
     for entry in raw:
-        if isinstance(entry.get("at"), datetime):
-            entry["at"] = entry["at"].isoformat()
+        at = entry.get("at")
+        if isinstance(at, datetime):
+            entry["at"] = at.isoformat()
     return parse_messages(raw)
 
 

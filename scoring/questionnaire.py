@@ -59,7 +59,7 @@ def score_questionnaire(
     keyed = {s.id: _keyed(answers[s.id], s.reverse, points) for s in statements}
     score = 100.0 * (fmean(keyed.values()) - 1) / (points - 1)
 
-    gaps = []
+    gaps: list[dict[str, Any]] = []
     for pair in pairs:
         first, second = answers[pair.first], answers[pair.second]
         if pair.relation == "opposite":
@@ -73,7 +73,9 @@ def score_questionnaire(
             }
         )
     consistency = (
-        100.0 * (1 - fmean(gap["gap"] for gap in gaps) / (points - 1)) if gaps else None
+        100.0 * (1 - fmean(int(gap["gap"]) for gap in gaps) / (points - 1))
+        if gaps
+        else None
     )
 
     values = [answers[statement.id] for statement in statements]
