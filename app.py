@@ -145,15 +145,19 @@ def create_app(
     celery_init_app(app)
 
     from assessments import cli as assessment_cli
+    from assessments import task_views
     from assessments import views as assessment_views
-    from recruit import auth, public, views
+    from recruit import auth, interview, public, screening_views, views
     from recruit import cli as recruit_cli
     from recruit.services import connect_signals
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(public.bp)
     app.register_blueprint(views.bp)
+    app.register_blueprint(screening_views.bp)
+    app.register_blueprint(interview.bp)
     app.register_blueprint(assessment_views.bp)
+    app.register_blueprint(task_views.bp)
     recruit_cli.register(app)
     assessment_cli.register(app)
     app.cli.add_command(serve_command)

@@ -146,3 +146,7 @@ class SpeakingItem(ItemType):
             evidence=result,
             needs_review=bool(result["needs_review"] or result["no_speech"]),
         )
+
+
+# The item types of the communication, attitude and troubleshooting stages.
+from assessments import items_chat, items_keyed  # noqa: E402, F401

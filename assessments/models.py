@@ -193,3 +193,83 @@ class Score(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     response: Mapped[Response] = relationship(back_populates="scores")
+
+
+class ItemSession(db.Model):
+    """Server-side state of a timed item, such as when a typing test was served."""
+
+    __tablename__ = "item_session"
+    __table_args__ = (UniqueConstraint("attempt_id", "item_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(
+        ForeignKey("attempt.id", ondelete="CASCADE")
+    )
+    item_id: Mapped[int] = mapped_column(ForeignKey("item.id"))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Type-specific measurements, e.g. the typing test's keystroke summary.
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class SimulationStatus(enum.StrEnum):
+    ACTIVE = "active"
+    ENDED = "ended"
+
+
+class SimulationRun(db.Model):
+    """A candidate's chat with a simulated customer, for one simulation item."""
+
+    __tablename__ = "simulation_run"
+    __table_args__ = (
+        UniqueConstraint("attempt_id", "item_id"),
+        CheckConstraint(
+            "status = 'active' OR ended_at IS NOT NULL", name="ended_has_time"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(
+        ForeignKey("attempt.id", ondelete="CASCADE")
+    )
+    item_id: Mapped[int] = mapped_column(ForeignKey("item.id"))
+    scenario: Mapped[str] = mapped_column(String(80))
+    # The scenario state the customer is in.
+    state: Mapped[str] = mapped_column(String(80))
+    status: Mapped[SimulationStatus] = mapped_column(
+        enum_type(SimulationStatus, "simulation_status"),
+        default=SimulationStatus.ACTIVE,
+    )
+    # "resolved", "ended_by_agent" or "turn_limit".
+    end_reason: Mapped[str | None] = mapped_column(String(20))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    messages: Mapped[list[SimulationMessage]] = relationship(
+        back_populates="run",
+        order_by="SimulationMessage.position",
+        cascade="all, delete-orphan",
+    )
+
+
+class SimulationMessage(db.Model):
+    """One message of a simulated chat, time-stamped by the server."""
+
+    __tablename__ = "simulation_message"
+    __table_args__ = (
+        UniqueConstraint("run_id", "position"),
+        CheckConstraint("role IN ('customer', 'agent')", name="role_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("simulation_run.id", ondelete="CASCADE")
+    )
+    position: Mapped[int]
+    role: Mapped[str] = mapped_column(String(10))
+    text: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The intents an agent message matched, and the state after the message.
+    intents: Mapped[list[str]] = mapped_column(JSON, default=list)
+    state: Mapped[str] = mapped_column(String(80))
+
+    run: Mapped[SimulationRun] = relationship(back_populates="messages")

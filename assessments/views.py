@@ -87,8 +87,10 @@ def render_attempt(
             form = rejected[1]
         elif kind.answer == "text":
             form = text_form(item, response)
-        else:
+        elif kind.answer == "audio":
             form = AudioAnswerForm(prefix=f"item{item.id}")
+        else:  # the item's template builds its own form
+            form = None
         rows.append((item, kind, response, form))
     waiting = any(r is not None and r.status in WAITING for _i, _k, r, _f in rows)
     html = render_template(

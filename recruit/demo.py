@@ -1,4 +1,4 @@
-"""Demo data: accounts, an opening with its language stage, and sample candidates.
+"""Demo data: accounts, an opening with content in every stage, and candidates.
 
 Seeding is idempotent: every row is looked up by a natural key first, so a
 second run changes nothing.
@@ -16,7 +16,9 @@ from app import ROOT, db
 from assessments.models import Assessment, Attempt, Item
 from assessments.services import start_attempt, submit_audio, submit_text
 from recruit.auth import create_user, find_user
-from recruit.models import Opening, Role, StageKind, User
+from recruit.demo_stages import add_stage_content
+from recruit.models import Application, Opening, Role, StageKind, User
+from recruit.screening import knockout_questions, submit_screening
 from recruit.services import apply, create_opening
 
 log = logging.getLogger(__name__)
@@ -96,16 +98,28 @@ def seed_demo() -> list[str]:
         for email, name, role in DEMO_ACCOUNTS
         if _account(email, name, role)
     ]
-    opening = db.session.scalar(select(Opening).filter_by(title=DEMO_OPENING))
-    if opening is None:
-        opening = _demo_opening()
-        added.append(f"opening {opening.title!r}")
+    opening, parts = ensure_demo_opening()
+    added.extend(parts)
     for candidate in DEMO_CANDIDATES:
         if find_user(candidate.email) is None:
             _demo_application(opening, candidate)
             added.append(f"candidate {candidate.email}")
     db.session.commit()
     return added
+
+
+def ensure_demo_opening() -> tuple[Opening, list[str]]:
+    """Return the demo opening with content in every stage, adding what is missing.
+
+    The list names what was added.
+    """
+    added = []
+    opening = db.session.scalar(select(Opening).filter_by(title=DEMO_OPENING))
+    if opening is None:
+        opening = _demo_opening()
+        added.append(f"opening {opening.title!r}")
+    added.extend(f"{part} of the demo opening" for part in add_stage_content(opening))
+    return opening, added
 
 
 def _account(email: str, name: str, role: Role) -> User | None:
@@ -167,6 +181,7 @@ def _demo_application(opening: Opening, candidate: DemoCandidate) -> None:
     """Apply as a demo candidate and submit answers; the worker scores them."""
     user = create_user(candidate.email, candidate.name, DEMO_PASSWORD, Role.CANDIDATE)
     application = apply(user, opening)
+    _pass_screening(application, opening)
     stage = opening.stage(StageKind.LANGUAGE)
     assert stage is not None
     assessment = stage.assessments[0]
@@ -178,6 +193,21 @@ def _demo_application(opening: Opening, candidate: DemoCandidate) -> None:
         (open_answer, candidate.open_audio),
     ):
         _submit_demo_audio(attempt, item, DEMO_AUDIO / name)
+
+
+def _pass_screening(application: Application, opening: Opening) -> None:
+    answers = {
+        question.id: question.accepted[0] for question in knockout_questions(opening.id)
+    }
+    submit_screening(
+        application,
+        phone=None,
+        country="US",
+        time_zone="America/Chicago",
+        languages=[{"code": "en", "level": "C1"}],
+        shifts=["day", "evening", "night"],
+        answers=answers,
+    )
 
 
 def _submit_demo_audio(attempt: Attempt, item: Item, path: Path) -> None:

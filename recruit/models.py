@@ -224,3 +224,129 @@ class LoginFailure(db.Model):
     email: Mapped[str] = mapped_column(String(254))
     ip_address: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class KnockoutQuestion(db.Model):
+    """A required screening question of an opening, with the answers it accepts."""
+
+    __tablename__ = "knockout_question"
+    __table_args__ = (
+        UniqueConstraint("opening_id", "position"),
+        CheckConstraint("kind IN ('yes_no', 'choice')", name="kind_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    opening_id: Mapped[int] = mapped_column(
+        ForeignKey("opening.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int]
+    text: Mapped[str] = mapped_column(Text)
+    # "yes_no", or "choice" for one of ``options``.
+    kind: Mapped[str] = mapped_column(String(20))
+    # The options of a "choice" question; "yes_no" questions use ["yes", "no"].
+    options: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The answers that let the application continue; any other closes it.
+    accepted: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Shown to recruiters when this question closes an application.
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+    opening: Mapped[Opening] = relationship()
+
+
+class Screening(db.Model):
+    """An application's screening form: profile, languages, shifts, knock-outs."""
+
+    __tablename__ = "screening"
+    __table_args__ = (
+        UniqueConstraint("application_id"),
+        CheckConstraint("passed OR reason IS NOT NULL", name="knocked_out_has_reason"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(
+        ForeignKey("application.id", ondelete="CASCADE")
+    )
+    phone: Mapped[str | None] = mapped_column(String(40))
+    # ISO 3166-1 alpha-2 code.
+    country: Mapped[str] = mapped_column(String(2))
+    # IANA time zone name, such as "America/Chicago".
+    time_zone: Mapped[str] = mapped_column(String(64))
+    # [{"code": ISO 639-1 code, "level": CEFR band}, ...]
+    languages: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    # Any of "day", "evening", "night", "weekend".
+    shifts: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Knock-out answers by question id (as a string, because JSON keys are).
+    answers: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    passed: Mapped[bool]
+    # Why a failed knock-out closed the application.
+    reason: Mapped[str | None] = mapped_column(Text)
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    application: Mapped[Application] = relationship()
+
+
+class InterviewCompetency(db.Model):
+    """A competency of an interview stage's scorecard, with its 1-5 anchors."""
+
+    __tablename__ = "interview_competency"
+    __table_args__ = (UniqueConstraint("stage_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stage_id: Mapped[int] = mapped_column(
+        ForeignKey("stage.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int]
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    # What each rating means: {"1": "...", ..., "5": "..."}.
+    anchors: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+
+    stage: Mapped[Stage] = relationship()
+
+
+class Scorecard(db.Model):
+    """One recruiter's interview scorecard for one application."""
+
+    __tablename__ = "scorecard"
+    __table_args__ = (UniqueConstraint("application_id", "recruiter_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(
+        ForeignKey("application.id", ondelete="CASCADE"), index=True
+    )
+    recruiter_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    notes: Mapped[str] = mapped_column(Text, default="")
+    # Empty while the scorecard is a draft; only submitted scorecards count.
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, onupdate=utcnow
+    )
+
+    application: Mapped[Application] = relationship()
+    recruiter: Mapped[User] = relationship()
+    ratings: Mapped[list[ScorecardRating]] = relationship(
+        back_populates="scorecard", cascade="all, delete-orphan"
+    )
+
+
+class ScorecardRating(db.Model):
+    """A 1-5 rating of one competency on one scorecard, with a note."""
+
+    __tablename__ = "scorecard_rating"
+    __table_args__ = (
+        UniqueConstraint("scorecard_id", "competency_id"),
+        CheckConstraint("rating >= 1 AND rating <= 5", name="rating_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scorecard_id: Mapped[int] = mapped_column(
+        ForeignKey("scorecard.id", ondelete="CASCADE")
+    )
+    competency_id: Mapped[int] = mapped_column(
+        ForeignKey("interview_competency.id", ondelete="CASCADE")
+    )
+    rating: Mapped[int]
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    scorecard: Mapped[Scorecard] = relationship(back_populates="ratings")
+    competency: Mapped[InterviewCompetency] = relationship()

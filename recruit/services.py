@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from statistics import fmean
 
 from sqlalchemy import nulls_last, select
@@ -94,14 +95,27 @@ def apply(candidate: User, opening: Opening) -> Application:
     return application
 
 
+# Stages scored from something other than assessment attempts (the screening
+# form, interview scorecards): kind -> function that updates the stage's result.
+StageResultBuilder = Callable[[Application, Stage], "StageResult | None"]
+STAGE_RESULT_BUILDERS: dict[StageKind, StageResultBuilder] = {}
+
+
 def enabled_stages(opening: Opening) -> list[Stage]:
     return [stage for stage in opening.stages if stage.enabled]
 
 
 def first_stage(opening: Opening) -> Stage | None:
-    """Return the first enabled stage with candidate tasks, else the first enabled."""
+    """Return the first enabled stage with candidate tasks, else the first enabled.
+
+    Screening counts as a task, because the candidate fills in its form.
+    """
     stages = enabled_stages(opening)
-    with_tasks = [stage for stage in stages if stage.assessments]
+    with_tasks = [
+        stage
+        for stage in stages
+        if stage.assessments or stage.kind == StageKind.SCREENING
+    ]
     return (with_tasks or stages or [None])[0]
 
 
@@ -120,6 +134,9 @@ def stage_attempts(application: Application, stage: Stage) -> dict[int, Attempt]
 
 def recompute_stage(application: Application, stage: Stage) -> StageResult | None:
     """Rebuild the stage's result from its attempts; None if none was started."""
+    builder = STAGE_RESULT_BUILDERS.get(stage.kind)
+    if builder is not None:
+        return builder(application, stage)
     attempts = stage_attempts(application, stage)
     if not attempts:
         return None

@@ -21,8 +21,15 @@ def language_opening(
     min_words: int = 20,
     time_limit_s: int | None = None,
 ) -> Opening:
-    """An opening whose language stage has a writing, a read-aloud and an open task."""
+    """An opening whose language stage has a writing, a read-aloud and an open task.
+
+    Its screening stage is switched off, so applications start at the language
+    stage.
+    """
     opening = create_opening(title, description="Answer customers by chat.")
+    screening = opening.stage(StageKind.SCREENING)
+    assert screening is not None
+    screening.enabled = False
     stage = opening.stage(StageKind.LANGUAGE)
     assert stage is not None
     assessment = Assessment(
@@ -50,4 +57,19 @@ def language_opening(
     ]
     db.session.add(assessment)
     db.session.commit()
+    return opening
+
+
+def funnel_opening(title: str = "Chat agent", *, screening: bool = True) -> Opening:
+    """An opening with content in every stage: the language tasks above and the
+    demo content of the screening, communication, attitude, troubleshooting and
+    interview stages."""
+    from recruit.demo_stages import add_stage_content
+
+    opening = language_opening(title)
+    stage = opening.stage(StageKind.SCREENING)
+    assert stage is not None
+    stage.enabled = screening
+    db.session.commit()
+    add_stage_content(opening)
     return opening

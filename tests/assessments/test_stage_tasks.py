@@ -1,0 +1,489 @@
+"""The communication, attitude and troubleshooting tasks through the web client.
+
+Tasks go to an in-memory broker, so these tests score answers by calling the
+worker's ``score_response`` directly.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from datetime import timedelta
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from app import db
+from assessments import grading
+from assessments.models import (
+    Assessment,
+    Attempt,
+    ItemSession,
+    Response,
+    ResponseStatus,
+    SimulationMessage,
+    SimulationRun,
+)
+from recruit.models import Application
+from tests.conftest import csrf_token, log_in, make_user
+from tests.factories import funnel_opening
+
+
+@pytest.fixture
+def opening_id(app: Flask) -> int:
+    with app.app_context():
+        make_user("cand@example.com", "candidate", name="Cand One")
+        make_user("other@example.com", "candidate", name="Cand Two")
+        make_user("rec@example.com", "recruiter", name="Rita Recruiter")
+        return funnel_opening(screening=False).id
+
+
+def open_assessment(client: FlaskClient, opening_id: int, title: str) -> int:
+    """Apply, move the application to the assessment's stage, start it."""
+    token = csrf_token(client)
+    applied = client.post(f"/openings/{opening_id}", data={"csrf_token": token})
+    application_id = int(applied.location.rsplit("/", 1)[1])
+    assessment = db.session.scalars(select(Assessment).filter_by(title=title)).one()
+    application = db.session.get(Application, application_id)
+    application.current_stage = assessment.stage
+    db.session.commit()
+    started = client.post(
+        f"/me/applications/{application_id}/assessments/{assessment.id}",
+        data={"csrf_token": token},
+    )
+    assert started.status_code == 302, started.get_data(as_text=True)
+    return int(started.location.rsplit("/", 1)[1])
+
+
+def items_of(attempt_id: int) -> list[int]:
+    attempt = db.session.get(Attempt, attempt_id)
+    return [item.id for item in attempt.assessment.items]
+
+
+def score_submitted() -> None:
+    ids = db.session.scalars(
+        select(Response.id).where(Response.status == ResponseStatus.SUBMITTED)
+    ).all()
+    for response_id in ids:
+        assert grading.score_response(response_id) == "scored"
+
+
+def response_for(attempt_id: int, item_id: int) -> Response | None:
+    return db.session.scalar(
+        select(Response).filter_by(attempt_id=attempt_id, item_id=item_id)
+    )
+
+
+def choose(client: FlaskClient, attempt_id: int, item_id: int, **fields: str):
+    data = {"csrf_token": csrf_token(client), **fields}
+    return client.post(f"/attempts/{attempt_id}/items/{item_id}/choice", data=data)
+
+
+def test_keys_never_reach_the_page(
+    app: Flask, client: FlaskClient, opening_id: int
+) -> None:
+    log_in(client, "cand@example.com")
+    with app.app_context():
+        for title in ("Reasoning", "Situational judgement", "Work style questionnaire"):
+            attempt_id = open_assessment(client, opening_id, title)
+            page = client.get(f"/attempts/{attempt_id}").get_data(as_text=True)
+            assert "credits" not in page
+            assert "reverse" not in page
+            assert '"key"' not in page
+            assert "checked" not in page  # no option is chosen in advance
+
+
+def test_choice_without_selection_shows_error(
+    app: Flask, client: FlaskClient, opening_id: int
+) -> None:
+    log_in(client, "cand@example.com")
+    with app.app_context():
+        attempt_id = open_assessment(client, opening_id, "Reasoning")
+        first = items_of(attempt_id)[0]
+        rejected = choose(client, attempt_id, first)
+        assert rejected.status_code == 400
+        page = rejected.get_data(as_text=True)
+        section = page.split(f'id="item-{first}"')[1].split('class="item"')[0]
+        assert "Choose one of the options." in section
+        assert response_for(attempt_id, first) is None
+
+
+def test_reasoning_scored_against_key(
+    app: Flask, client: FlaskClient, opening_id: int
+) -> None:
+    log_in(client, "cand@example.com")
+    with app.app_context():
+        attempt_id = open_assessment(client, opening_id, "Reasoning")
+        first, second, *_rest = items_of(attempt_id)
+        assert choose(client, attempt_id, first, choice="2").status_code == 302
+        assert choose(client, attempt_id, second, choice="1").status_code == 302
+        again = choose(client, attempt_id, first, choice="0")
+        assert again.status_code == 409
+        score_submitted()
+        assert response_for(attempt_id, first).score.score == 100.0
+        assert response_for(attempt_id, second).score.score == 0.0
+        assert json.loads(response_for(attempt_id, first).text) == {"choice": 2}
+
+
+def test_ranking_needs_distinct_places(
+    app: Flask, client: FlaskClient, opening_id: int
+) -> None:
+    log_in(client, "cand@example.com")
+    with app.app_context():
+        attempt_id = open_assessment(client, opening_id, "Situational judgement")
+        rank_item = items_of(attempt_id)[2]
+        places = {"rank-0": "1", "rank-1": "1", "rank-2": "3", "rank-3": "4"}
+        rejected = choose(client, attempt_id, rank_item, **places)
+        assert rejected.status_code == 400
+        assert "different place" in rejected.get_data(as_text=True)
+        # The key is [1, 3, 2, 0]; this order swaps the last two.
+        places = {"rank-0": "3", "rank-1": "1", "rank-2": "4", "rank-3": "2"}
+        assert choose(client, attempt_id, rank_item, **places).status_code == 302
+        score_submitted()
+        score = response_for(attempt_id, rank_item).score
+        assert score.evidence["ranking"] == [1, 3, 0, 2]
+        assert score.score == 75.0
+
+
+def test_partial_questionnaire_keeps_choices(
+    app: Flask, client: FlaskClient, opening_id: int
+) -> None:
+    log_in(client, "cand@example.com")
+    with app.app_context():
+        attempt_id = open_assessment(client, opening_id, "Work style questionnaire")
+        item_id = items_of(attempt_id)[0]
+        rejected = choose(client, attempt_id, item_id, **{"s-calm": "4"})
+        assert rejected.status_code == 400
+        page = rejected.get_data(as_text=True)
+        assert "Answer every statement" in page
+        assert re.search(r'name="s-calm" value="4" checked', page)
+
+
+def test_straight_lined_questionnaire_is_flagged(
+    app: Flask, client: FlaskClient, opening_id: int
+) -> None:
+    log_in(client, "cand@example.com")
+    with app.app_context():
+        attempt_id = open_assessment(client, opening_id, "Work style questionnaire")
+        item_id = items_of(attempt_id)[0]
+        statements = db.session.get(Attempt, attempt_id).assessment.items[0]
+        answers = {f"s-{s['id']}": "5" for s in statements.config["statements"]}
+        assert choose(client, attempt_id, item_id, **answers).status_code == 302
+        score_submitted()
+        response = response_for(attempt_id, item_id)
+        assert "straight_lining" in response.score.evidence["flags"]
+        assert "inconsistent" in response.score.evidence["flags"]
+        assert response.needs_review is True
+
+
+def typing_payload(text: str, **overrides: object) -> str:
+    rng = random.Random(11)  # noqa: S311 - test data, not secrets
+    data = {
+        "keystrokes": len(text),
+        "pastes": 0,
+        "intervals": [round(rng.uniform(90, 260)) for _ in range(len(text) - 1)],
+        "duration_ms": 30_000,
+    }
+    data.update(overrides)
+    return json.dumps(data)
+
+
+def start_typing(client: FlaskClient, attempt_id: int, item_id: int) -> None:
+    started = client.post(
+        f"/attempts/{attempt_id}/items/{item_id}/typing/start",
+        data={"csrf_token": csrf_token(client)},
+    )
+    assert started.status_code == 302
+
+
+def send_typing(client: FlaskClient, attempt_id: int, item_id: int, text: str, payload):
+    return client.post(
+        f"/attempts/{attempt_id}/items/{item_id}/typing",
+        data={
+            "csrf_token": csrf_token(client),
+            f"item{item_id}-typed": text,
+            f"item{item_id}-measurements": payload,
+        },
+        follow_redirects=True,
+    )
+
+
+def passage_of(attempt_id: int) -> str:
+    return db.session.get(Attempt, attempt_id).assessment.items[0].config["passage"]
+
+
+def backdate_typing(attempt_id: int, item_id: int, seconds: float) -> None:
+    session = db.session.scalar(
+        select(ItemSession).filter_by(attempt_id=attempt_id, item_id=item_id)
+    )
+    session.started_at = session.started_at - timedelta(seconds=seconds)
+    db.session.commit()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"pastes": 1}, "Pasted text is not accepted"),
+        ({"keystrokes": 0, "intervals": []}, "appeared without keystrokes"),
+        ({"intervals": [120] * 200}, "machine-regular"),
+    ],
+)
+def test_typing_test_rejects_faked_typing(
+    app: Flask, client: FlaskClient, opening_id: int, overrides: dict, message: str
+) -> None:
+    log_in(client, "cand@example.com")
+    with app.app_context():
+        attempt_id = open_assessment(client, opening_id, "Typing test")
+        item_id = items_of(attempt_id)[0]
+        start_typing(client, attempt_id, item_id)
+        backdate_typing(attempt_id, item_id, 60)
+        text = passage_of(attempt_id)
+        page = send_typing(
+            client, attempt_id, item_id, text, typing_payload(text, **overrides)
+        )
+        assert message in page.get_data(as_text=True)
+        assert response_for(attempt_id, item_id) is None
+        # The clock starts again with the next attempt at the test.
+        assert db.session.scalar(select(ItemSession)) is None
+
+
+def test_typing_at_impossible_speed_is_rejected(
+    app: Flask, client: FlaskClient, opening_id: int
+) -> None:
+    log_in(client, "cand@example.com")
+    with app.app_context():
+        attempt_id = open_assessment(client, opening_id, "Typing test")
+        item_id = items_of(attempt_id)[0]
+        start_typing(client, attempt_id, item_id)
+        text = passage_of(attempt_id)
+        # Sent at once: well over 200 words per minute on the server's clock,
+        # whatever the page claims.
+        page = send_typing(
+            client, attempt_id, item_id, text, typing_payload(text, duration_ms=50)
+        )
+        assert "faster than anyone can type" in page.get_data(as_text=True)
+        assert response_for(attempt_id, item_id) is None
+
+
+def test_typing_speed_uses_server_clock(
+    app: Flask, client: FlaskClient, opening_id: int
+) -> None:
+    log_in(client, "cand@example.com")
+    with app.app_context():
+        attempt_id = open_assessment(client, opening_id, "Typing test")
+        item_id = items_of(attempt_id)[0]
+        start_typing(client, attempt_id, item_id)
+        backdate_typing(attempt_id, item_id, 120)
+        text = passage_of(attempt_id)
+        # The page claims 10 s; the server saw 120 s pass.
+        payload = typing_payload(text, duration_ms=10_000)
+        page = send_typing(client, attempt_id, item_id, text, payload)
+        assert "Typing test submitted." in page.get_data(as_text=True)
+        score_submitted()
+        evidence = response_for(attempt_id, item_id).score.evidence
+        assert evidence["seconds"] >= 120
+        assert evidence["gross_wpm"] == pytest.approx(len(text) / 5 / 2, abs=0.5)
+        assert evidence["accuracy"] == 1.0
+
+
+def chat_url(attempt_id: int, item_id: int, suffix: str = "") -> str:
+    return f"/attempts/{attempt_id}/items/{item_id}/chat{suffix}"
+
+
+def start_chat(client: FlaskClient, opening_id: int) -> tuple[int, int]:
+    attempt_id = open_assessment(client, opening_id, "Customer chat simulation")
+    item_id = items_of(attempt_id)[0]
+    started = client.post(
+        chat_url(attempt_id, item_id, "/start"), data={"csrf_token": csrf_token(client)}
+    )
+    assert started.status_code == 302
+    return attempt_id, item_id
+
+
+def say(client: FlaskClient, attempt_id: int, item_id: int, text: str):
+    return client.post(
+        chat_url(attempt_id, item_id),
+        data={"csrf_token": csrf_token(client), "message": text},
+    )
+
+
+def test_chat_resumes_after_reload(
+    app: Flask, client: FlaskClient, opening_id: int
+) -> None:
+    log_in(client, "cand@example.com")
+    with app.app_context():
+        attempt_id, item_id = start_chat(client, opening_id)
+        assert (
+            say(
+                client, attempt_id, item_id, "Hi Dana, what is your order number?"
+            ).status_code
+            == 302
+        )
+        again = client.post(
+            chat_url(attempt_id, item_id, "/start"),
+            data={"csrf_token": csrf_token(client)},
+        )
+        assert again.status_code == 302
+        page = client.get(chat_url(attempt_id, item_id)).get_data(as_text=True)
+        assert "what is your order number?" in page
+        assert "it&#39;s order 48213" in page
+        assert db.session.query(SimulationRun).count() == 1
+        times = [m.at for m in db.session.scalars(select(SimulationMessage))]
+        assert times == sorted(times)
+
+
+def test_chat_rejects_empty_and_long_messages(
+    app: Flask, client: FlaskClient, opening_id: int
+) -> None:
+    log_in(client, "cand@example.com")
+    with app.app_context():
+        attempt_id, item_id = start_chat(client, opening_id)
+        empty = say(client, attempt_id, item_id, "   ")
+        assert empty.status_code == 400
+        assert "The message is empty" in empty.get_data(as_text=True)
+        long = say(client, attempt_id, item_id, "word " * 300)
+        assert long.status_code == 400
+        assert "under 1,000 characters" in long.get_data(as_text=True)
+        assert db.session.query(SimulationMessage).count() == 1
+
+
+def test_message_after_chat_ended_is_rejected(
+    app: Flask, client: FlaskClient, opening_id: int
+) -> None:
+    log_in(client, "cand@example.com")
+    with app.app_context():
+        attempt_id, item_id = start_chat(client, opening_id)
+        say(client, attempt_id, item_id, "Hello Dana, may I have the order number?")
+        ended = client.post(
+            chat_url(attempt_id, item_id, "/end"),
+            data={"csrf_token": csrf_token(client)},
+        )
+        assert ended.status_code == 302
+        late = say(client, attempt_id, item_id, "One more thing: LATE MESSAGE")
+        assert late.status_code == 409
+        assert "This chat has ended" in late.get_data(as_text=True)
+        texts = db.session.scalars(select(SimulationMessage.text)).all()
+        assert not any("LATE MESSAGE" in text for text in texts)
+        run = db.session.scalar(select(SimulationRun))
+        assert run.end_reason == "ended_by_agent"
+        score_submitted()
+        score = response_for(attempt_id, item_id).score
+        assert score.evidence["resolved"] is False
+        assert len(score.evidence["transcript"]) == 3
+        assert not any("LATE" in m["text"] for m in score.evidence["transcript"])
+
+
+def test_resolved_chat_is_scored(
+    app: Flask, client: FlaskClient, opening_id: int
+) -> None:
+    from tests.assessments.test_scenarios import GOOD_PATHS
+
+    log_in(client, "cand@example.com")
+    with app.app_context():
+        attempt_id, item_id = start_chat(client, opening_id)
+        for text in GOOD_PATHS["order_not_arrived"]:
+            assert say(client, attempt_id, item_id, text).status_code == 302
+        run = db.session.scalar(select(SimulationRun))
+        assert run.end_reason == "resolved"
+        score_submitted()
+        score = response_for(attempt_id, item_id).score
+        assert score.evidence["resolved"] is True
+        assert score.subscores["steps"] == 100.0
+        assert score.evidence["etiquette"]["first_response_s"] is not None
+        assert score.score >= 90
+
+
+def test_other_candidate_gets_404(
+    app: Flask, client: FlaskClient, opening_id: int
+) -> None:
+    log_in(client, "cand@example.com")
+    with app.app_context():
+        attempt_id, chat_item = start_chat(client, opening_id)
+        typing_attempt = open_assessment(client, opening_id, "Typing test")
+        typing_item = items_of(typing_attempt)[0]
+        reasoning = open_assessment(client, opening_id, "Reasoning")
+        choice_item = items_of(reasoning)[0]
+    other = app.test_client()
+    log_in(other, "other@example.com")
+    token = csrf_token(other)
+    with app.app_context():
+        assert other.get(chat_url(attempt_id, chat_item)).status_code == 404
+        for path in (
+            chat_url(attempt_id, chat_item),
+            chat_url(attempt_id, chat_item, "/start"),
+            chat_url(attempt_id, chat_item, "/end"),
+            f"/attempts/{typing_attempt}/items/{typing_item}/typing/start",
+            f"/attempts/{typing_attempt}/items/{typing_item}/typing",
+            f"/attempts/{reasoning}/items/{choice_item}/choice",
+        ):
+            answered = other.post(path, data={"csrf_token": token, "message": "hi"})
+            assert answered.status_code == 404, path
+        assert db.session.query(SimulationMessage).count() == 1
+        assert db.session.query(Response).count() == 0
+
+
+def test_chat_reply_bad_inputs(
+    app: Flask, client: FlaskClient, opening_id: int
+) -> None:
+    log_in(client, "cand@example.com")
+    with app.app_context():
+        attempt_id = open_assessment(client, opening_id, "Chat replies")
+        item_id = items_of(attempt_id)[0]
+
+        def submit(text: str):
+            return client.post(
+                f"/attempts/{attempt_id}/items/{item_id}/text",
+                data={
+                    "csrf_token": csrf_token(client),
+                    f"item{item_id}-answer": text,
+                    f"item{item_id}-submit": "Submit answer",
+                },
+            )
+
+        empty = submit("  ")
+        assert empty.status_code == 400
+        assert "The answer is empty" in empty.get_data(as_text=True)
+        huge = submit("Hello there. " * 8000)
+        assert huge.status_code == 400
+        assert "the limit is 20,000" in huge.get_data(as_text=True)
+        assert response_for(attempt_id, item_id) is None
+
+
+def test_hostile_text_is_escaped_for_recruiters(
+    app: Flask, client: FlaskClient, opening_id: int
+) -> None:
+    hostile = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+    log_in(client, "cand@example.com")
+    with app.app_context():
+        attempt_id = open_assessment(client, opening_id, "Chat replies")
+        item_id = items_of(attempt_id)[0]
+        client.post(
+            f"/attempts/{attempt_id}/items/{item_id}/text",
+            data={
+                "csrf_token": csrf_token(client),
+                f"item{item_id}-answer": f"Hi Olivia, {hostile} PLS WAIT",
+                f"item{item_id}-submit": "Submit answer",
+            },
+        )
+        chat_attempt, chat_item = start_chat(client, opening_id)
+        say(client, chat_attempt, chat_item, f"Hello {hostile}")
+        client.post(
+            chat_url(chat_attempt, chat_item, "/end"),
+            data={"csrf_token": csrf_token(client)},
+        )
+        score_submitted()
+        application_id = db.session.scalar(select(Application.id))
+    recruiter = app.test_client()
+    log_in(recruiter, "rec@example.com")
+    page = recruiter.get(f"/recruit/applications/{application_id}").get_data(
+        as_text=True
+    )
+    assert "<script>alert" not in page
+    assert "<img src=x" not in page
+    assert page.count("&lt;script&gt;alert(") >= 2
+    assert "chat_speak" in page
+    candidate_page = client.get(f"/attempts/{attempt_id}/status").get_json()
+    assert '"score"' not in json.dumps(candidate_page)

@@ -1,0 +1,279 @@
+"""Screening and interview stages: knock-outs, progression and scorecards."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from app import db
+from recruit.models import (
+    Application,
+    ApplicationStatus,
+    InterviewCompetency,
+    KnockoutQuestion,
+    Screening,
+    StageKind,
+)
+from tests.conftest import csrf_token, log_in, make_user
+from tests.factories import funnel_opening
+
+GOOD_FORM = {
+    "country": "US",
+    "time_zone": "America/Chicago",
+    "language_1-code": "en",
+    "language_1-level": "C1",
+    "language_2-code": "es",
+    "language_2-level": "B1",
+    "shifts": ["day", "night"],
+}
+
+
+@pytest.fixture
+def opening_id(app: Flask) -> int:
+    with app.app_context():
+        make_user("cand@example.com", "candidate", name="Cand One")
+        make_user("rec@example.com", "recruiter", name="Rita Recruiter")
+        make_user("rec2@example.com", "recruiter", name="Sam Second")
+        return funnel_opening().id
+
+
+def apply(client: FlaskClient, opening_id: int) -> int:
+    applied = client.post(
+        f"/openings/{opening_id}", data={"csrf_token": csrf_token(client)}
+    )
+    return int(applied.location.rsplit("/", 1)[1])
+
+
+def knockout_answers(accept: bool = True) -> dict[str, str]:
+    answers = {}
+    for question in db.session.scalars(select(KnockoutQuestion)):
+        options = question.options or ["yes", "no"]
+        rejected = [option for option in options if option not in question.accepted]
+        answers[f"question_{question.id}"] = (
+            question.accepted[0] if accept else rejected[0]
+        )
+    return answers
+
+
+def send_screening(client: FlaskClient, application_id: int, form: dict[str, Any]):
+    return client.post(
+        f"/me/applications/{application_id}/screening",
+        data={"csrf_token": csrf_token(client), **form},
+    )
+
+
+def test_application_starts_at_screening(
+    app: Flask, client: FlaskClient, opening_id: int
+) -> None:
+    log_in(client, "cand@example.com")
+    with app.app_context():
+        application_id = apply(client, opening_id)
+        application = db.session.get(Application, application_id)
+        assert application.current_stage.kind == StageKind.SCREENING
+        page = client.get(f"/me/applications/{application_id}").get_data(as_text=True)
+        assert "Fill in the screening form" in page
+
+
+def test_screening_errors_sit_next_to_fields(
+    app: Flask, client: FlaskClient, opening_id: int
+) -> None:
+    log_in(client, "cand@example.com")
+    with app.app_context():
+        application_id = apply(client, opening_id)
+        form = {
+            **GOOD_FORM,
+            "time_zone": "Mars/Olympus_Mons",
+            "language_1-code": "xx",
+            "shifts": [],
+            "phone": "call me maybe",
+        }
+        sent = send_screening(client, application_id, form)
+        assert sent.status_code == 200
+        page = sent.get_data(as_text=True)
+        for field_id, message in (
+            ("time_zone", "Choose a time zone from the list."),
+            ("language_1-code", "Choose a language from the list."),
+            ("phone", "Use digits, spaces and + ( ) - only."),
+        ):
+            assert f'id="{field_id}-error"' in page, field_id
+            assert message in page
+        assert "Choose at least one shift." in page
+        assert page.count("Answer this question.") == 3
+        assert db.session.query(Screening).count() == 0
+
+
+def test_passed_screening_advances_to_language(
+    app: Flask, client: FlaskClient, opening_id: int
+) -> None:
+    log_in(client, "cand@example.com")
+    with app.app_context():
+        application_id = apply(client, opening_id)
+        sent = send_screening(
+            client, application_id, {**GOOD_FORM, **knockout_answers()}
+        )
+        assert sent.status_code == 302
+        application = db.session.get(Application, application_id)
+        assert application.status == ApplicationStatus.ACTIVE
+        assert application.current_stage.kind == StageKind.LANGUAGE
+        result = application.result_for(application.opening.stage(StageKind.SCREENING))
+        assert result.score == 100.0
+        assert result.passed is True
+        screening = db.session.scalar(select(Screening))
+        assert screening.languages == [
+            {"code": "en", "level": "C1"},
+            {"code": "es", "level": "B1"},
+        ]
+        assert screening.shifts == ["day", "night"]
+        again = send_screening(
+            client, application_id, {**GOOD_FORM, **knockout_answers()}
+        )
+        assert again.status_code == 302
+        assert db.session.query(Screening).count() == 1
+
+
+def test_failed_knockout_closes_application(
+    app: Flask, client: FlaskClient, opening_id: int
+) -> None:
+    log_in(client, "cand@example.com")
+    with app.app_context():
+        application_id = apply(client, opening_id)
+        answers = knockout_answers()
+        night = db.session.scalar(select(KnockoutQuestion).filter_by(position=2))
+        answers[f"question_{night.id}"] = "no"
+        assert (
+            send_screening(client, application_id, {**GOOD_FORM, **answers}).status_code
+            == 302
+        )
+        application = db.session.get(Application, application_id)
+        assert application.status == ApplicationStatus.REJECTED
+        assert application.current_stage.kind == StageKind.SCREENING
+        screening = db.session.scalar(select(Screening))
+        assert screening.passed is False
+        assert screening.reason == night.reason
+        page = client.get(f"/me/applications/{application_id}").get_data(as_text=True)
+        assert "your application is closed" in page
+    recruiter = app.test_client()
+    log_in(recruiter, "rec@example.com")
+    page = recruiter.get(f"/recruit/applications/{application_id}").get_data(
+        as_text=True
+    )
+    assert "Closed by a knock-out question" in page
+    assert "Cannot work the monthly night-shift week." in page
+
+
+def rate(client: FlaskClient, application_id: int, ratings: dict[int, int], **extra):
+    data = {"csrf_token": csrf_token(client), "notes": "Structured interview."}
+    data.update({f"rating_{key}": str(value) for key, value in ratings.items()})
+    data.update(extra)
+    data.setdefault("submit", "Submit scorecard")
+    return client.post(f"/recruit/applications/{application_id}/scorecard", data=data)
+
+
+@pytest.fixture
+def interviewed(app: Flask, client: FlaskClient, opening_id: int) -> int:
+    log_in(client, "cand@example.com")
+    with app.app_context():
+        application_id = apply(client, opening_id)
+        application = db.session.get(Application, application_id)
+        application.current_stage = application.opening.stage(StageKind.INTERVIEW)
+        db.session.commit()
+        return application_id
+
+
+def competency_ids() -> list[int]:
+    return list(
+        db.session.scalars(
+            select(InterviewCompetency.id).order_by(InterviewCompetency.position)
+        )
+    )
+
+
+def test_scorecards_score_and_flag_disagreement(app: Flask, interviewed: int) -> None:
+    first, second = app.test_client(), app.test_client()
+    log_in(first, "rec@example.com")
+    log_in(second, "rec2@example.com")
+    with app.app_context():
+        ids = competency_ids()
+    assert len(ids) == 5
+    # The fifth competency stays unrated by both: it is missing, not zero.
+    ratings = {ids[0]: 5, ids[1]: 4, ids[2]: 3, ids[3]: 4}
+    assert rate(first, interviewed, ratings).status_code == 302
+    ratings = {ids[0]: 3, ids[1]: 4, ids[2]: 3, ids[3]: 5}
+    assert rate(second, interviewed, ratings).status_code == 302
+    with app.app_context():
+        application = db.session.get(Application, interviewed)
+        result = application.result_for(application.opening.stage(StageKind.INTERVIEW))
+        # Means 4, 4, 3, 4.5: mean 3.875, mapped (3.875 - 1) / 4 * 100.
+        assert result.score == pytest.approx(71.9)
+        rows = result.details["competencies"]
+        assert [row["id"] for row in rows] == ids
+        flags = [row["disagreement"] for row in rows]
+        assert flags == [True, False, False, False, False]
+        assert rows[4]["mean"] is None
+        assert result.needs_review is True
+        assert application.composite_score is not None
+    page = first.get(f"/recruit/applications/{interviewed}").get_data(as_text=True)
+    assert "recruiters differ by more than one point" in page
+    assert page.index("Customer focus") < page.index("Problem solving")
+
+
+def test_draft_scorecard_does_not_count(app: Flask, interviewed: int) -> None:
+    recruiter = app.test_client()
+    log_in(recruiter, "rec@example.com")
+    with app.app_context():
+        ids = competency_ids()
+        saved = rate(recruiter, interviewed, {ids[0]: 2}, submit="", save="Save draft")
+        assert saved.status_code == 302
+        application = db.session.get(Application, interviewed)
+        stage = application.opening.stage(StageKind.INTERVIEW)
+        assert application.result_for(stage) is None
+
+
+def test_recruiter_edits_only_own_scorecard(app: Flask, interviewed: int) -> None:
+    from recruit.models import Scorecard
+
+    first, second = app.test_client(), app.test_client()
+    log_in(first, "rec@example.com")
+    log_in(second, "rec2@example.com")
+    with app.app_context():
+        ids = competency_ids()
+    rate(first, interviewed, {ids[0]: 5})
+    form = second.get(f"/recruit/applications/{interviewed}/scorecard")
+    assert 'value="5" checked' not in form.get_data(as_text=True)
+    rate(second, interviewed, {ids[0]: 1})
+    with app.app_context():
+        cards = {
+            card.recruiter.email: [r.rating for r in card.ratings]
+            for card in db.session.scalars(select(Scorecard))
+        }
+    assert cards == {"rec@example.com": [5], "rec2@example.com": [1]}
+
+
+def test_submit_needs_a_rating(app: Flask, interviewed: int) -> None:
+    recruiter = app.test_client()
+    log_in(recruiter, "rec@example.com")
+    with app.app_context():
+        refused = rate(recruiter, interviewed, {})
+        assert refused.status_code == 200
+        assert "Rate at least one competency" in refused.get_data(as_text=True)
+
+
+def test_candidate_cannot_open_scorecards(
+    app: Flask, client: FlaskClient, interviewed: int
+) -> None:
+    assert (
+        client.get(f"/recruit/applications/{interviewed}/scorecard").status_code == 403
+    )
+    posted = client.post(
+        f"/recruit/applications/{interviewed}/scorecard",
+        data={"csrf_token": csrf_token(client), "rating_1": "5", "submit": "Submit"},
+    )
+    assert posted.status_code == 403
+    with app.app_context():
+        from recruit.models import Scorecard
+
+        assert db.session.query(Scorecard).count() == 0
