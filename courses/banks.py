@@ -1,0 +1,157 @@
+"""Question banks: importing GIFT and Moodle XML files, exporting them back."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+
+from app import db
+from courses.gift import read_gift, write_gift
+from courses.interchange import ImportFailed, ImportIssue, ParsedQuestion, ParseResult
+from courses.models import Question, QuestionBank, QuestionCategory
+from courses.moodle_xml import read_moodle_xml, write_moodle_xml
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CATEGORY = "Default"
+FORMATS = ("gift", "xml")
+
+
+@dataclass
+class ImportSummary:
+    bank: str
+    counts: Counter[str] = field(default_factory=Counter)
+    skipped: list[ImportIssue] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+def detect_format(path: str | Path) -> str:
+    """Return ``xml`` for a .xml file and ``gift`` otherwise (.gift, .txt)."""
+    return "xml" if str(path).lower().endswith(".xml") else "gift"
+
+
+def parse_file(data: bytes, file_format: str) -> ParseResult:
+    """Parse a question file's bytes; bad encoding is an issue like any other."""
+    if file_format == "xml":
+        return read_moodle_xml(data)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        result = ParseResult()
+        result.add_issue(line, "the file is not UTF-8 text; save it as UTF-8")
+        return result
+    return read_gift(text)
+
+
+def get_bank(name: str, create: bool = False) -> QuestionBank | None:
+    bank = db.session.scalar(select(QuestionBank).filter_by(name=name))
+    if bank is None and create:
+        bank = QuestionBank(name=name)
+        db.session.add(bank)
+        db.session.flush()
+    return bank
+
+
+def get_category(bank: QuestionBank, path: str) -> QuestionCategory:
+    path = path.strip() or DEFAULT_CATEGORY
+    category = db.session.scalar(
+        select(QuestionCategory).filter_by(bank_id=bank.id, path=path)
+    )
+    if category is None:
+        category = QuestionCategory(bank=bank, path=path)
+        db.session.add(category)
+        db.session.flush()
+    return category
+
+
+def import_questions(
+    data: bytes,
+    bank_name: str,
+    *,
+    file_format: str = "gift",
+    source: str = "upload",
+    skip_invalid: bool = False,
+) -> ImportSummary:
+    """Import every question of a file into a bank, or nothing.
+
+    A file with issues raises ImportFailed and stores nothing, unless
+    ``skip_invalid`` is set: then the valid questions are stored and the issues
+    are returned in ``skipped``.
+    """
+    if file_format not in FORMATS:
+        raise ValueError(f"unknown format {file_format!r}; use gift or xml")
+    result = parse_file(data, file_format)
+    if result.issues and not skip_invalid:
+        raise ImportFailed(source, result.issues)
+    bank = get_bank(bank_name, create=True)
+    assert bank is not None
+    summary = ImportSummary(bank.name, skipped=list(result.issues))
+    for path in result.categories:
+        get_category(bank, path)
+    for parsed in result.questions:
+        add_question(bank, parsed)
+        summary.counts[parsed.qtype] += 1
+    db.session.commit()
+    log.info(
+        "imported %d questions from %s into bank %s (%d skipped)",
+        summary.total,
+        source,
+        bank.name,
+        len(summary.skipped),
+    )
+    return summary
+
+
+def add_question(bank: QuestionBank, parsed: ParsedQuestion) -> Question:
+    question = Question(
+        category=get_category(bank, parsed.category),
+        qtype=parsed.qtype,
+        name=parsed.name[:255],
+        text=parsed.text,
+        text_format=parsed.text_format,
+        general_feedback=parsed.general_feedback,
+        data=parsed.data,
+        default_grade=parsed.default_grade,
+        id_number=(parsed.id_number or None) and parsed.id_number[:100],
+        tags=parsed.tags,
+    )
+    db.session.add(question)
+    return question
+
+
+def to_parsed(question: Question) -> ParsedQuestion:
+    return ParsedQuestion(
+        question.qtype,
+        question.text,
+        dict(question.data),
+        name=question.name,
+        text_format=question.text_format,
+        general_feedback=question.general_feedback,
+        category=question.category.path,
+        id_number=question.id_number,
+        tags=list(question.tags),
+        default_grade=question.default_grade,
+    )
+
+
+def export_questions(bank_name: str, file_format: str) -> str:
+    """Write every question of a bank, category by category."""
+    bank = get_bank(bank_name)
+    if bank is None:
+        raise LookupError(f"no question bank named {bank_name!r}")
+    questions = [
+        to_parsed(question)
+        for category in bank.categories
+        for question in category.questions
+    ]
+    if file_format == "xml":
+        return write_moodle_xml(questions)
+    return write_gift(questions)
