@@ -124,6 +124,42 @@ def score_speaking_command(audio: str, prompt_text: str | None) -> None:
     print_json(result, SPEAKING_KEYS)
 
 
+CHAT_KEYS = ("score", "first_response_s", "mean_response_s", "findings")
+
+
+@click.command("score-chat")
+@with_appcontext
+@click.argument("path")
+@click.option(
+    "--customer-name", default=None, help="The customer's name, if the agent knew it."
+)
+def score_chat_command(path: str, customer_name: str | None) -> None:
+    """Score the live-chat etiquette of the JSON transcript in PATH.
+
+    The file holds a JSON list of messages, each with ``role`` (``customer`` or
+    ``agent``), ``text`` and ``at`` (an ISO 8601 time with a UTC offset).
+    """
+    from scoring.etiquette import TranscriptError, parse_messages, score_chat
+    from scoring.grammar import get_checker
+
+    try:
+        raw = json.loads(read_text_file(path))
+    except json.JSONDecodeError as error:
+        fail(f"{path}: invalid JSON: {error}")
+    config = current_app.config
+    try:
+        messages = parse_messages(raw)
+        checker = get_checker(
+            config["GRAMMAR_BACKEND"], languagetool_url=config["LANGUAGETOOL_URL"]
+        )
+        result = score_chat(messages, checker=checker, customer_name=customer_name)
+    except TranscriptError as error:
+        fail(f"{path}: {error}")
+    except ScoringError as error:
+        fail(str(error))
+    print_json(result, CHAT_KEYS)
+
+
 @click.command("requeue")
 @with_appcontext
 @click.option(
@@ -146,4 +182,5 @@ def requeue_command(stale_minutes: float) -> None:
 def register(app: Flask) -> None:
     app.cli.add_command(check_writing_command)
     app.cli.add_command(score_speaking_command)
+    app.cli.add_command(score_chat_command)
     app.cli.add_command(requeue_command)

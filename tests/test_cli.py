@@ -184,3 +184,52 @@ def test_every_command_upgrades_schema(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "queued 0 answers" in result.stdout
     assert (tmp_path / "instance" / "frontline.sqlite").is_file()
+
+
+def write_chat(tmp_path: Path, content: str) -> Path:
+    path = tmp_path / "chat.json"
+    path.write_text(content, encoding="utf-8")
+    return path
+
+
+def test_score_chat_prints_json(tmp_path: Path) -> None:
+    transcript = [
+        {
+            "role": "customer",
+            "text": "Where is my order?",
+            "at": "2026-01-01T10:00:00Z",
+        },
+        {"role": "agent", "text": "HELLO, PLS WAIT.", "at": "2026-01-01T10:00:08Z"},
+        {"role": "customer", "text": "OK", "at": "2026-01-01T10:00:20Z"},
+        {"role": "agent", "text": "It ships today.", "at": "2026-01-01T10:00:40Z"},
+    ]
+    path = write_chat(tmp_path, json.dumps(transcript))
+    result = frontline(tmp_path, "score-chat", str(path))
+    assert result.returncode == 0, result.stderr
+    output = json.loads(result.stdout)
+    assert set(output) == {"score", "first_response_s", "mean_response_s", "findings"}
+    assert output["first_response_s"] == 8.0
+    assert output["mean_response_s"] == 14.0
+    rules = {finding["rule"] for finding in output["findings"]}
+    assert {"all_caps", "chat_speak", "feedback_request"} <= rules
+    assert output["score"] < 100
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        ("[{'role': 'agent'", "invalid JSON"),
+        ('{"role": "agent", "text": "hi"}', "JSON list"),
+        (
+            '[{"role": "customer", "text": "hi", "at": "2026-01-01T10:00:00Z"}]',
+            "no agent",
+        ),
+        ('[{"role": "agent", "text": "hi", "at": "tuesday"}]', "ISO 8601"),
+        ("", "empty"),
+    ],
+)
+def test_score_chat_rejects_bad_input(
+    tmp_path: Path, content: str, fragment: str
+) -> None:
+    path = write_chat(tmp_path, content)
+    assert_clean_error(frontline(tmp_path, "score-chat", str(path)), fragment)
