@@ -430,17 +430,10 @@ class Essay(QuestionType):
             return Grade(0.0, [])
         if data.get("grader", "manual") == "manual":
             return Grade(None, [])
-        from flask import current_app
-
-        from scoring.grammar import get_checker
         from scoring.writing import assess_writing
 
-        config = current_app.config
-        checker = get_checker(
-            config["GRAMMAR_BACKEND"], languagetool_url=config["LANGUAGETOOL_URL"]
-        )
         result = assess_writing(
-            text, checker=checker, min_words=int(data.get("min_words") or 0)
+            text, checker=_grammar_checker(), min_words=int(data.get("min_words") or 0)
         )
         messages = [str(m["message"]) for m in result.get("style", [])][:5]
         details = {
@@ -472,13 +465,33 @@ class ChatReply(QuestionType):
         text = str(response.get("text") or "")
         if not text.strip():
             return Grade(0.0, [])
-        result = score_reply(str(data["customer_message"]), text)
-        messages = [
-            str(d.get("message"))
-            for d in result.get("deductions", [])
-            if d.get("message")
-        ][:6]
-        return Grade(clamp(float(result["score"]) / 100), messages, dict(result))
+        result = score_reply(
+            str(data["customer_message"]),
+            text,
+            checker=_grammar_checker(),
+            customer_name=data.get("customer_name") or None,
+        )
+        messages = [str(f["message"]) for f in result.get("findings", [])][:8]
+        details = {
+            "scorer": result["scorer"],
+            "version": result["version"],
+            "score": result["score"],
+            "subscores": result["subscores"],
+            "findings": result["findings"],
+        }
+        return Grade(clamp(float(result["score"]) / 100), messages, details)
+
+
+def _grammar_checker() -> Any:
+    """The configured grammar checker of the running app, one per process."""
+    from flask import current_app
+
+    from scoring.grammar import get_checker
+
+    config = current_app.config
+    return get_checker(
+        config["GRAMMAR_BACKEND"], languagetool_url=config["LANGUAGETOOL_URL"]
+    )
 
 
 @register
