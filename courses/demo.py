@@ -196,9 +196,7 @@ def _course() -> Course:
                 )
             )
         course.steps.append(
-            CourseStep(
-                position=position, kind=entry.kind, title=entry.title, quiz=quiz
-            )
+            CourseStep(position=position, kind=entry.kind, title=entry.title, quiz=quiz)
         )
     db.session.add(course)
     db.session.commit()

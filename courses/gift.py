@@ -380,7 +380,10 @@ def parse_numerical(content: str, base: int) -> dict[str, Any]:
         spec, *feedback = split_unescaped(content, "#")
         answer = parse_number_spec(spec, base)
         text = clean_text(feedback[0], "moodle") if feedback else ""
-        return {"answers": [{**answer, "fraction": 1.0, "feedback": text}]}
+        return {
+            "answers": [{**answer, "fraction": 1.0, "feedback": text}],
+            "wrong_feedback": "",
+        }
     answers, wrong = [], ""
     first = find_unescaped(content, "=~")
     if content[:first].strip():
@@ -431,7 +434,7 @@ def write_gift(questions: list[ParsedQuestion]) -> str:
     """Write questions as GIFT, with a $CATEGORY line wherever the category changes."""
     chunks, category = [], None
     for question in questions:
-        if question.category != category and question.category:
+        if question.category != category and (question.category or category):
             chunks.append(f"$CATEGORY: {question.category}\n")
         category = question.category
         chunks.append(write_question(question))
@@ -447,7 +450,7 @@ def write_question(question: ParsedQuestion) -> str:
     extra = {
         key: value
         for key, value in question.data.items()
-        if key not in _GIFT_KEYS and (key, value) not in _GIFT_DEFAULTS
+        if key not in _GIFT_KEYS and (key, str(value)) not in _GIFT_DEFAULTS
     }
     if question.qtype in ("ordering", "chat_reply") or extra:
         lines.append(
@@ -472,7 +475,7 @@ def write_question(question: ParsedQuestion) -> str:
 # Data keys that the GIFT syntax itself carries; others go to a frontline comment.
 _GIFT_KEYS = {
     "options", "answer", "feedback_correct", "feedback_incorrect", "answers",
-    "pairs", "wrong_feedback",
+    "pairs", "wrong_feedback", "items",
 }  # fmt: skip
 _GIFT_DEFAULTS = {("match", "ignore_case"), ("grader", "manual")}
 

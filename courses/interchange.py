@@ -102,7 +102,20 @@ class ParseResult:
         self.issues.append(ImportIssue(line, message))
 
     def accept(self, question: ParsedQuestion) -> None:
-        """Keep ``question`` if its data is gradable, else record why not."""
+        """Keep ``question`` if its data is gradable, else record why not.
+
+        HTML text is sanitised here, so that no reader can store it unsafe.
+        """
+        if question.text_format == "html":
+            question.text = sanitise_html(question.text)
+            question.general_feedback = sanitise_html(question.general_feedback)
+            data = question.data
+            for entry in data.get("options", data.get("answers", [])):
+                if entry.get("feedback"):
+                    entry["feedback"] = sanitise_html(entry["feedback"])
+            for key in ("feedback_correct", "feedback_incorrect", "wrong_feedback"):
+                if data.get(key):
+                    data[key] = sanitise_html(data[key])
         try:
             get_type(question.qtype).validate(question.data)
         except QuestionDataError as error:

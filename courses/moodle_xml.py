@@ -13,6 +13,7 @@ holding its type and data as JSON; Moodle ignores that element.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 from dataclasses import dataclass, field
@@ -380,7 +381,7 @@ def write_moodle_xml(questions: list[ParsedQuestion]) -> str:
     out = ['<?xml version="1.0" encoding="UTF-8"?>\n<quiz>\n']
     category = None
     for question in questions:
-        if question.category != category and question.category:
+        if question.category != category and (question.category or category):
             out.append(
                 '  <question type="category">\n'
                 f"    <category><text>{escape(question.category)}</text></category>\n"
@@ -450,25 +451,31 @@ def _answer(
     feedback: str,
     extra: str = "",
     text_format: str = "moodle_auto_format",
+    feedback_format: str = "moodle_auto_format",
 ) -> str:
     percent = f"{fraction * 100:.5f}".rstrip("0").rstrip(".")
     return (
         f"    <answer fraction={quoteattr(percent)} format={quoteattr(text_format)}>"
         f"<text>{escape(text)}</text>"
-        f'<feedback format="html"><text>{escape(feedback)}</text></feedback>'
+        f"<feedback format={quoteattr(feedback_format)}>"
+        f"<text>{escape(feedback)}</text></feedback>"
         f"{extra}</answer>\n"
     )
 
 
 def _write_body(question: ParsedQuestion) -> list[str]:
     data, qtype = question.data, question.qtype
+    answer = functools.partial(
+        _answer,
+        feedback_format=FORMATS_OUT.get(question.text_format, "moodle_auto_format"),
+    )
     if qtype in ("single_choice", "multiple_choice"):
         answer_format = FORMATS_OUT.get(
             data.get("answer_format", "moodle"), "moodle_auto_format"
         )
         single = "true" if qtype == "single_choice" else "false"
         return [f"    <single>{single}</single>\n"] + [
-            _answer(
+            answer(
                 o["fraction"],
                 o["text"],
                 o.get("feedback", ""),
@@ -477,24 +484,22 @@ def _write_body(question: ParsedQuestion) -> list[str]:
             for o in data["options"]
         ]
     if qtype == "true_false":
-        answer = data["answer"]
-        right, wrong = (
-            data.get("feedback_correct", ""),
-            data.get("feedback_incorrect", ""),
-        )
+        true = data["answer"]
+        right = data.get("feedback_correct", "")
+        wrong = data.get("feedback_incorrect", "")
         return [
-            _answer(1.0 if answer else 0.0, "true", right if answer else wrong),
-            _answer(0.0 if answer else 1.0, "false", wrong if answer else right),
+            answer(1.0 if true else 0.0, "true", right if true else wrong),
+            answer(0.0 if true else 1.0, "false", wrong if true else right),
         ]
     if qtype == "short_answer":
         usecase = "1" if data.get("match") == "exact" else "0"
         return [f"    <usecase>{usecase}</usecase>\n"] + [
-            _answer(a["fraction"], a["text"], a.get("feedback", ""))
+            answer(a["fraction"], a["text"], a.get("feedback", ""))
             for a in data["answers"]
         ]
     if qtype == "numerical":
         parts = [
-            _answer(
+            answer(
                 a["fraction"],
                 repr(float(a["value"])),
                 a.get("feedback", ""),
@@ -503,7 +508,7 @@ def _write_body(question: ParsedQuestion) -> list[str]:
             for a in data["answers"]
         ]
         if data.get("wrong_feedback"):
-            parts.append(_answer(0.0, "*", data["wrong_feedback"]))
+            parts.append(answer(0.0, "*", data["wrong_feedback"]))
         return parts
     if qtype == "matching":
         return [
