@@ -204,9 +204,9 @@ def submit_attempt(attempt: QuizAttempt, *, auto: bool = False) -> QuizAttempt:
             answer = QuizAnswer(question_id=question.id, response={})
             attempt.answers.append(answer)
         grade_answer(answer, question)
-    attempt.submitted_at = (
-        min(utcnow(), attempt.deadline) if auto and attempt.deadline else utcnow()
-    )
+    # An attempt closed by the server ends at its deadline, however late the
+    # closing ran.
+    attempt.submitted_at = attempt.deadline if auto and attempt.deadline else utcnow()
     attempt.auto_submitted = auto
     rescore(attempt)
     audit.info(
