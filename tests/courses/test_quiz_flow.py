@@ -82,9 +82,9 @@ def test_attempt_limit_enforced(ctx: Any) -> None:
 
 def test_attempt_limit_in_web_flow(app: Any, client: FlaskClient) -> None:
     with app.app_context():
-        from tests.courses.conftest import make_course
-        from courses.services import enrol
         from courses.models import EnrolmentSource
+        from courses.services import enrol
+        from tests.courses.conftest import make_course
 
         user = make_user("t@example.com", "trainee")
         quiz = make_quiz(max_attempts=1)
