@@ -199,7 +199,12 @@ def render_certificate(
     words = words or CertificateText()
     registered_fonts()
     buffer = io.BytesIO()
-    canvas = Canvas(buffer, pagesize=(PAGE_WIDTH, PAGE_HEIGHT), invariant=True)
+    canvas = Canvas(
+        buffer,
+        pagesize=(PAGE_WIDTH, PAGE_HEIGHT),
+        invariant=True,
+        initialFontName=FONTS[0][0],
+    )
     canvas.setTitle(f"{words.heading}: {course}")
     canvas.setAuthor("Frontline")
     canvas.setStrokeColor(ACCENT)

@@ -16,7 +16,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import current_app
+from flask import current_app, has_request_context
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -59,6 +60,14 @@ def verify_url(code: str) -> str:
 
 
 def certificate_words() -> CertificateText:
+    """The certificate's wording in the request's language, else the default one."""
+    if not has_request_context():
+        with force_locale(current_app.config["LANGUAGES"][0]):
+            return _certificate_words()
+    return _certificate_words()
+
+
+def _certificate_words() -> CertificateText:
     return CertificateText(
         heading=_("Certificate of completion"),
         certifies=_("This certifies that"),
