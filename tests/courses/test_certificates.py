@@ -147,25 +147,35 @@ def test_long_name_shrinks_before_wrapping() -> None:
 
 
 def qr_modules(pdf: bytes) -> list[list[bool]]:
-    """Rebuild the QR code's module grid from the squares drawn on the page."""
+    """Rebuild the QR code's module grid from the rectangles drawn on the page.
+
+    The code is drawn as one rectangle per horizontal run of dark modules, one
+    module high, inside a white square with a quiet zone of four modules.
+    """
     from pypdf.generic import ContentStream
 
     reader = PdfReader(io.BytesIO(pdf))
     content = ContentStream(reader.pages[0].get_contents(), reader)
-    squares = []
+    rects = []
     for operands, operator in content.operations:
         if operator == b"re":
-            x, y, width, height = (float(v) for v in operands)
-            if 0 < width < 10 and abs(width - height) < 1e-6:
-                squares.append((x, y, width))
-    assert squares, "no QR modules drawn"
-    module = squares[0][2]
-    left = min(x for x, _y, _w in squares)
-    top = max(y for _x, y, _w in squares)
-    size = round((max(x for x, _y, _w in squares) - left) / module) + 1
-    grid = [[False] * (size + 8) for _ in range(size + 8)]
-    for x, y, _w in squares:
-        grid[round((top - y) / module) + 4][round((x - left) / module) + 4] = True
+            rects.append(tuple(float(v) for v in operands))
+    # The white background is the last square of about 110 pt before the runs.
+    background = max(
+        (r for r in rects if 100 < r[2] < 120 and abs(r[2] - r[3]) < 1e-6),
+        key=rects.index,
+    )
+    left, bottom, size, _height = background
+    runs = [r for r in rects[rects.index(background) + 1 :] if r[3] < 10]
+    assert runs, "no QR modules drawn"
+    module = runs[0][3]
+    count = round(size / module)
+    grid = [[False] * count for _ in range(count)]
+    for x, y, width, _height in runs:
+        row = round((bottom + size - y) / module) - 1
+        first = round((x - left) / module)
+        for column in range(first, first + round(width / module)):
+            grid[row][column] = True
     return grid
 
 

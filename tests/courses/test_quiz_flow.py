@@ -397,3 +397,20 @@ def test_manual_essay_waits_then_counts(ctx: Any) -> None:
     grade_by_hand(attempt.answer_for(essay.id), 0.5, "Good start.", grader.id)
     assert attempt.state == AttemptState.GRADED
     assert attempt.score == 75.0
+
+
+def test_review_shows_every_type(app: Any, client: FlaskClient) -> None:
+    with app.app_context():
+        user = make_user("t@example.com", "trainee")
+        attempt = start_attempt(user.id, make_quiz(ALL_TYPES, category=""))
+        questions = questions_of(attempt)
+        save_answers(attempt, {q.id: right_response(q) for q in questions})
+        submit_attempt(attempt)
+        attempt_id = attempt.id
+    log_in(client, "t@example.com")
+    review = client.get(f"/learn/attempts/{attempt_id}")
+    assert review.status_code == 200
+    text = review.get_data(as_text=True)
+    assert "Greet → Listen → Solve → Close" in text
+    assert "Canada → Ottawa" in text
+    assert "Score: 100.0%" in text
