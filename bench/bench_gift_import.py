@@ -30,7 +30,8 @@ TEMPLATES = (
     "::TF {n}::Capitals read as shouting \\= true? {{TRUE#Wrong.#Right.}}\n",
     '::Short {n}::Write the word for "pls". {{=please#Yes. =%50%plz#Half.}}\n',
     "::Number {n}::First reply limit in seconds? {{#60:5#Under a minute.}}\n",
-    "::Match {n}::Match them. {{\n\t=thx -> thank you\n\t=u -> you\n\t=asap -> as soon as possible\n}}\n",
+    "::Match {n}::Match them. {{\n\t=thx -> thank you\n\t=u -> you\n"
+    "\t=asap -> as soon as possible\n}}\n",
     "::Essay {n}::[markdown]Describe **a good chat** № {n}. {{}}\n",
     "::Привет {n}::Γειά σου κόσμε — مرحبا — 漢字 {n}? {{=да ~нет}}\n",
 )
@@ -104,9 +105,8 @@ def main() -> None:
         elapsed, total = time_import(source)
         assert total == args.questions
         import_times.append(elapsed)
-    print(
-        f"machine: {cpu_model()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
-    )
+    python = platform.python_version()
+    print(f"machine: {cpu_model()}, {os.cpu_count()} CPUs, Python {python}")
     print(f"bank: {args.questions} questions, {len(source) / 1024:.0f} KiB")
     print("parse only, s: " + ", ".join(f"{t:.2f}" for t in parse_times))
     print("full import, s: " + ", ".join(f"{t:.2f}" for t in import_times))

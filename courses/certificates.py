@@ -147,11 +147,11 @@ def wrap(text: str, size: float, width: float) -> list[str]:
 def fit_lines(text: str, width: float = TEXT_WIDTH) -> tuple[float, list[str]]:
     """Choose a size and line breaks so that the text fits ``width``."""
     text = " ".join(text.split())
-    size = NAME_SIZE
-    while size >= MIN_SINGLE_LINE_SIZE:
-        if text_width(text, size) <= width:
-            return size, [text]
-        size -= 1
+    # Widths scale linearly with the size, so one measurement finds the size.
+    unit_width = text_width(text, 1.0)
+    size = min(NAME_SIZE, float(int(width / unit_width))) if unit_width else NAME_SIZE
+    if size >= MIN_SINGLE_LINE_SIZE:
+        return size, [text]
     size = MIN_SINGLE_LINE_SIZE
     while size > MIN_WRAPPED_SIZE:
         lines = wrap(text, size, width)
