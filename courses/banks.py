@@ -118,7 +118,7 @@ def import_questions(
 
 
 def question_row(category_id: int, parsed: ParsedQuestion) -> dict[str, Any]:
-    """The column values of a new Question row."""
+    """Build the column values of a new Question row."""
     return {
         "category_id": category_id,
         "qtype": parsed.qtype,

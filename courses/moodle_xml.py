@@ -60,7 +60,7 @@ class Node:
         return child.text.strip() if child is not None else default
 
     def text_of(self, tag: str) -> str:
-        """The ``<text>`` inside child ``tag``, as Moodle nests it."""
+        """Return the ``<text>`` inside child ``tag``, as Moodle nests it."""
         child = self.find(tag)
         if child is None:
             return ""

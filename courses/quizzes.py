@@ -54,7 +54,7 @@ class AttemptLimitReached(QuizError):
 
 
 def attempt_token(attempt: QuizAttempt) -> str:
-    """The key that a page of this attempt sends with each save.
+    """Compute the key that a page of this attempt sends with each save.
 
     It stands in for the CSRF token on saves, so that answers typed before a
     session or CSRF token expired are still stored: only a page rendered for

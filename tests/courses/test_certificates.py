@@ -140,7 +140,8 @@ def test_long_names_fit(name: str) -> None:
 def test_long_name_shrinks_before_wrapping() -> None:
     short_size, short_lines = fit_lines("Bartholomew")
     long_size, long_lines = fit_lines("Bartholomew Bartholomew Bartholomew Ba")
-    assert len(short_lines) == 1 and len(long_lines) == 1
+    assert len(short_lines) == 1
+    assert len(long_lines) == 1
     assert long_size <= short_size
     wrapped_size, wrapped = fit_lines(" ".join(["Bartholomew"] * 12))
     assert len(wrapped) > 1
