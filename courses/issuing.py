@@ -60,7 +60,7 @@ def verify_url(code: str) -> str:
 
 
 def certificate_words() -> CertificateText:
-    """Translate the certificate's wording into the request's or the default language."""
+    """Translate the certificate wording into the request's or the default language."""
     if not has_request_context():
         with force_locale(current_app.config["LANGUAGES"][0]):
             return _certificate_words()
