@@ -48,7 +48,8 @@
     const body = new FormData(form);
     body.set("action", "autosave");
     state.textContent = messages.msgSaving;
-    // form.action would be the buttons named "action", so read the attribute.
+    // The buttons named "action" shadow the form's action property, so read the
+    // attribute.
     fetch(form.getAttribute("action"), {
       method: "POST",
       body: body,

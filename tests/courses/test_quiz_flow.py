@@ -414,3 +414,14 @@ def test_review_shows_every_type(app: Any, client: FlaskClient) -> None:
     assert "Greet → Listen → Solve → Close" in text
     assert "Canada → Ottawa" in text
     assert "Score: 100.0%" in text
+
+
+def test_autosave_script_posts_to_form_url() -> None:
+    """The buttons named "action" shadow ``form.action`` in the browser."""
+    from tests.conftest import ROOT
+
+    template = (ROOT / "templates/courses/attempt.html").read_text()
+    script = (ROOT / "static/js/quiz.js").read_text()
+    assert 'name="action"' in template
+    assert "form.action" not in script.replace('form.getAttribute("action")', "")
+    assert 'fetch(form.getAttribute("action")' in script
