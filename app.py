@@ -109,6 +109,7 @@ ENVIRONMENT_SETTINGS: dict[str, tuple[str, Any]] = {
     "FRONTLINE_MAX_AUDIO_SECONDS": ("MAX_AUDIO_SECONDS", float),
     "FRONTLINE_SECRET_KEY": ("SECRET_KEY", str),
     "FRONTLINE_LOG_LEVEL": ("LOG_LEVEL", str),
+    "FRONTLINE_BASE_URL": ("BASE_URL", str),
 }
 
 
@@ -147,6 +148,9 @@ def create_app(
     from assessments import cli as assessment_cli
     from assessments import task_views
     from assessments import views as assessment_views
+    from courses import admin as course_admin
+    from courses import cli as course_cli
+    from courses import views as course_views
     from recruit import auth, interview, public, screening_views, views
     from recruit import cli as recruit_cli
     from recruit.services import connect_signals
@@ -158,14 +162,18 @@ def create_app(
     app.register_blueprint(interview.bp)
     app.register_blueprint(assessment_views.bp)
     app.register_blueprint(task_views.bp)
+    app.register_blueprint(course_views.bp)
+    app.register_blueprint(course_admin.bp)
     recruit_cli.register(app)
     assessment_cli.register(app)
+    course_cli.register(app)
     app.cli.add_command(serve_command)
     app.cli.add_command(worker_command)
     connect_signals()
     register_web_hooks(app)
 
     import assessments.tasks  # noqa: F401  (registers the Celery tasks)
+    import courses.tasks  # noqa: F401
 
     return app
 
@@ -184,6 +192,7 @@ def load_config(app: Flask, overrides: dict[str, Any] | None) -> None:
         MAX_AUDIO_SECONDS=300.0,
         MAX_TEXT_CHARS=20_000,
         LOG_LEVEL="INFO",
+        BASE_URL="http://127.0.0.1:5000",
         LANGUAGES=["en"],
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from app import ROOT, db
 from assessments.models import Assessment, Attempt, Item
 from assessments.services import start_attempt, submit_audio, submit_text
+from courses.demo import seed_demo_learning
 from recruit.auth import create_user, find_user
 from recruit.demo_stages import add_stage_content
 from recruit.models import Application, Opening, Role, StageKind, User
@@ -104,6 +105,7 @@ def seed_demo() -> list[str]:
         if find_user(candidate.email) is None:
             _demo_application(opening, candidate)
             added.append(f"candidate {candidate.email}")
+    added += seed_demo_learning(opening.id)
     db.session.commit()
     return added
 

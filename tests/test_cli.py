@@ -176,7 +176,8 @@ def test_seed_demo_twice_changes_nothing(tmp_path: Path) -> None:
         for table in ("user", "opening", "application", "response")
     }
     database.close()
-    assert counts == {"user": 6, "opening": 1, "application": 3, "response": 9}
+    # The six accounts and three candidates of recruit, and the hired trainee.
+    assert counts == {"user": 7, "opening": 1, "application": 4, "response": 9}
 
 
 def test_every_command_upgrades_schema(tmp_path: Path) -> None:

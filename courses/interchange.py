@@ -1,0 +1,136 @@
+"""Questions in transit between files and the database, and their import report.
+
+The GIFT and Moodle XML readers produce ``ParsedQuestion`` values and a list of
+``ImportIssue`` (each with the line it concerns); the writers take the same
+values. Nothing here touches the database.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from typing import Any
+
+import nh3
+
+from courses.qtypes import QuestionDataError, get_type
+
+# Tags and attributes kept in imported HTML; everything else is removed,
+# including scripts, event handlers and style attributes.
+ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "div", "dl", "dt",
+    "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "kbd", "li", "ol",
+    "p", "pre", "s", "span", "strong", "sub", "sup", "table", "tbody", "td", "th",
+    "thead", "tr", "u", "ul",
+}  # fmt: skip
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan", "scope"},
+    "*": {"dir", "lang"},
+}
+
+# The grades Moodle offers for an answer, in percent; an imported fraction
+# must be one of them (or its negative), within 0.00001.
+MOODLE_GRADES = (
+    100, 90, 83.33333, 80, 75, 70, 66.66667, 60, 50, 40, 33.33333, 30, 25, 20,
+    16.66667, 14.28571, 12.5, 11.11111, 10, 5, 0,
+)  # fmt: skip
+
+TEXT_FORMATS = ("moodle", "html", "plain", "markdown")
+
+
+def sanitise_html(markup: str) -> str:
+    """Remove every tag and attribute that is not on the allow list."""
+    return nh3.clean(
+        markup,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer nofollow",
+    )
+
+
+def render_text(text: str, text_format: str) -> str:
+    """Turn a stored text into safe HTML for a page."""
+    if text_format == "html":
+        return sanitise_html(text)
+    if text_format == "markdown":
+        import markdown
+
+        return sanitise_html(markdown.markdown(text, extensions=["sane_lists"]))
+    return html.escape(text).replace("\n", "<br>")
+
+
+def valid_grade(percent: float) -> bool:
+    return any(abs(abs(percent) - grade) < 1e-5 for grade in MOODLE_GRADES)
+
+
+@dataclass
+class ImportIssue:
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}"
+
+
+@dataclass
+class ParsedQuestion:
+    qtype: str
+    text: str
+    data: dict[str, Any]
+    name: str = ""
+    text_format: str = "moodle"
+    general_feedback: str = ""
+    category: str = ""
+    line: int = 0
+    id_number: str | None = None
+    tags: list[str] = field(default_factory=list)
+    default_grade: float = 1.0
+
+
+@dataclass
+class ParseResult:
+    questions: list[ParsedQuestion] = field(default_factory=list)
+    issues: list[ImportIssue] = field(default_factory=list)
+    # Categories named in the file, including those without questions.
+    categories: list[str] = field(default_factory=list)
+
+    def add_issue(self, line: int, message: str) -> None:
+        self.issues.append(ImportIssue(line, message))
+
+    def accept(self, question: ParsedQuestion) -> None:
+        """Keep ``question`` if its data is gradable, else record why not.
+
+        HTML text is sanitised here, so that no reader can store it unsafe.
+        """
+        if question.text_format == "html":
+            question.text = sanitise_html(question.text)
+            question.general_feedback = sanitise_html(question.general_feedback)
+            data = question.data
+            for entry in data.get("options", data.get("answers", [])):
+                if entry.get("feedback"):
+                    entry["feedback"] = sanitise_html(entry["feedback"])
+            for key in ("feedback_correct", "feedback_incorrect", "wrong_feedback"):
+                if data.get(key):
+                    data[key] = sanitise_html(data[key])
+        try:
+            get_type(question.qtype).validate(question.data)
+        except QuestionDataError as error:
+            self.add_issue(question.line, f"{question.qtype} question: {error}")
+            return
+        self.questions.append(question)
+
+
+class ImportFailed(Exception):
+    """A question file with errors; nothing was imported."""
+
+    def __init__(self, path: str, issues: list[ImportIssue]) -> None:
+        self.path = path
+        self.issues = issues
+        super().__init__(f"{path}: {len(issues)} error(s); nothing was imported")
+
+    def report(self) -> str:
+        return "\n".join(f"{self.path}:{issue}" for issue in self.issues)
