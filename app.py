@@ -96,6 +96,8 @@ babel = Babel()
 
 log = logging.getLogger(__name__)
 
+TRUE_WORDS = {"1", "true", "yes", "on"}
+
 # Environment variable -> (config key, parser). Each switches one part for scale.
 ENVIRONMENT_SETTINGS: dict[str, tuple[str, Any]] = {
     "DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", str),
@@ -108,6 +110,14 @@ ENVIRONMENT_SETTINGS: dict[str, tuple[str, Any]] = {
     "FRONTLINE_MAX_AUDIO_SECONDS": ("MAX_AUDIO_SECONDS", float),
     "FRONTLINE_SECRET_KEY": ("SECRET_KEY", str),
     "FRONTLINE_LOG_LEVEL": ("LOG_LEVEL", str),
+    "FRONTLINE_BASE_URL": ("BASE_URL", str),
+    "FRONTLINE_MAIL_FROM": ("MAIL_FROM", str),
+    "FRONTLINE_SMTP_HOST": ("SMTP_HOST", str),
+    "FRONTLINE_SMTP_PORT": ("SMTP_PORT", int),
+    "FRONTLINE_SMTP_USERNAME": ("SMTP_USERNAME", str),
+    "FRONTLINE_SMTP_PASSWORD": ("SMTP_PASSWORD", str),
+    "FRONTLINE_SMTP_STARTTLS": ("SMTP_STARTTLS", lambda v: v.lower() in TRUE_WORDS),
+    "FRONTLINE_SMTP_SSL": ("SMTP_SSL", lambda v: v.lower() in TRUE_WORDS),
 }
 
 
@@ -147,11 +157,13 @@ def create_app(
     from assessments import views as assessment_views
     from recruit import auth, public, views
     from recruit import cli as recruit_cli
+    from recruit.blueprints import register_ranking
     from recruit.services import connect_signals
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(public.bp)
     app.register_blueprint(views.bp)
+    register_ranking(app)
     app.register_blueprint(assessment_views.bp)
     recruit_cli.register(app)
     assessment_cli.register(app)
@@ -161,6 +173,8 @@ def create_app(
     register_web_hooks(app)
 
     import assessments.tasks  # noqa: F401  (registers the Celery tasks)
+    import recruit.events  # noqa: F401  (records the pipeline's history)
+    import recruit.tasks  # noqa: F401
 
     return app
 
@@ -183,6 +197,19 @@ def load_config(app: Flask, overrides: dict[str, Any] | None) -> None:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,
+        BASE_URL="http://127.0.0.1:5000",
+        MAIL_FROM="frontline@localhost",
+        SMTP_HOST=None,
+        SMTP_PORT=587,
+        SMTP_USERNAME=None,
+        SMTP_PASSWORD=None,
+        SMTP_STARTTLS=False,
+        SMTP_SSL=False,
+        SMTP_TIMEOUT_S=20.0,
+        MAIL_RETRY_BASE_S=60.0,
+        WEBHOOK_TIMEOUT_S=10.0,
+        WEBHOOK_RETRY_BASE_S=30.0,
+        API_TOKEN_DAYS=90,
         CELERY_BROKER_URL=f"sqla+sqlite:///{instance / 'celery-broker.sqlite'}",
         CELERY_RESULT_BACKEND=f"db+sqlite:///{instance / 'celery-results.sqlite'}",
     )

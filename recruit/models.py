@@ -209,3 +209,46 @@ class StageResult(db.Model):
 
     application: Mapped[Application] = relationship(back_populates="stage_results")
     stage: Mapped[Stage] = relationship()
+
+
+# Ranking and decisions live in their own module; importing it here registers
+# the tables with the rest of the pipeline's models.
+from recruit.models_ranking import (  # noqa: E402
+    ApiToken,
+    ApplicationLanguage,
+    AuditEvent,
+    DeliveryStatus,
+    DemographicResponse,
+    Notification,
+    NotificationStatus,
+    RaceEthnicity,
+    Sex,
+    StageOverride,
+    StageTransition,
+    Webhook,
+    WebhookDelivery,
+)
+
+__all__ = [
+    "ApiToken",
+    "Application",
+    "ApplicationLanguage",
+    "ApplicationStatus",
+    "AuditEvent",
+    "DeliveryStatus",
+    "DemographicResponse",
+    "Notification",
+    "NotificationStatus",
+    "Opening",
+    "RaceEthnicity",
+    "Role",
+    "Sex",
+    "Stage",
+    "StageKind",
+    "StageOverride",
+    "StageResult",
+    "StageTransition",
+    "User",
+    "Webhook",
+    "WebhookDelivery",
+]

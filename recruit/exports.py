@@ -1,0 +1,257 @@
+"""CSV and JSON exports: the ranking, and each candidate's decision log."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
+
+from app import db
+from assessments.models import Attempt, Response, Score
+from recruit.models import Application, AuditEvent, Opening, Stage, User
+from recruit.ranking import RankingFilter, ordered_query, with_page_rows
+
+# Spreadsheets run a cell that starts with one of these as a formula.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+EXPORT_BATCH = 1000
+
+
+def csv_cell(value: Any) -> Any:
+    """Neutralise a text cell that a spreadsheet would read as a formula.
+
+    Such a cell gets a leading apostrophe, which spreadsheets show as text.
+    Numbers pass unchanged, so scores stay numeric.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def _csv_line(values: Sequence[Any]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerow([csv_cell(value) for value in values])
+    return buffer.getvalue()
+
+
+def ranking_header(stages: Sequence[Stage], languages: Sequence[str]) -> list[str]:
+    header = [
+        "rank",
+        "application_id",
+        "name",
+        "email",
+        "status",
+        "stage",
+        "composite",
+        "knocked_out",
+        "language_score",
+        "cefr",
+        "applied_at",
+        "stage_entered_at",
+    ]
+    header += [f"stage_{stage.kind.value}" for stage in stages]
+    for code in languages:
+        header += [
+            f"{code}_score",
+            f"{code}_cefr",
+            f"{code}_writing",
+            f"{code}_speaking",
+        ]
+    return header
+
+
+def ranking_row(
+    rank: int,
+    application: Application,
+    stages: Sequence[Stage],
+    languages: Sequence[str],
+) -> list[Any]:
+    stage = application.current_stage
+    row: list[Any] = [
+        rank,
+        application.id,
+        application.candidate.name,
+        application.candidate.email,
+        application.status.value,
+        stage.kind.value if stage is not None else "",
+        _number(application.composite_score),
+        "yes" if application.knocked_out else "no",
+        _number(application.language_score),
+        application.language_cefr or "",
+        application.created_at.isoformat(),
+        application.stage_entered_at.isoformat(),
+    ]
+    language_details: dict[str, Any] = {}
+    for each in stages:
+        result = application.result_for(each)
+        row.append(_number(result.score if result is not None else None))
+        if result is not None and result.details:
+            language_details.update(result.details)
+    for code in languages:
+        part = language_details.get(code) or {}
+        row += [
+            _number(part.get("score")),
+            part.get("cefr") or "",
+            _number(part.get("writing")),
+            _number(part.get("speaking")),
+        ]
+    return row
+
+
+def _number(value: float | None) -> Any:
+    return "" if value is None else value
+
+
+def ranking_csv_rows(
+    opening: Opening, stages: Sequence[Stage], flt: RankingFilter
+) -> Iterator[str]:
+    """Yield the CSV lines of the whole filtered ranking, in batches of rows."""
+    languages = list(opening.languages or [])
+    yield "\ufeff" + _csv_line(ranking_header(stages, languages))
+    query = with_page_rows(ordered_query(opening.id, flt))
+    offset = 0
+    while True:
+        batch = list(
+            db.session.scalars(query.offset(offset).limit(EXPORT_BATCH)).unique()
+        )
+        for index, application in enumerate(batch, start=offset + 1):
+            yield _csv_line(ranking_row(index, application, stages, languages))
+        if len(batch) < EXPORT_BATCH:
+            return
+        offset += EXPORT_BATCH
+        _forget(batch)
+
+
+def _forget(applications: Sequence[Application]) -> None:
+    """Drop exported rows from the session so a long export keeps little memory."""
+    for application in applications:
+        for result in application.stage_results:
+            db.session.expunge(result)
+        if application.candidate in db.session:
+            db.session.expunge(application.candidate)
+        db.session.expunge(application)
+
+
+def decision_log(user: User) -> dict[str, Any]:
+    """Every automated score and human decision about ``user``, oldest first.
+
+    Scores carry the scorer, its version and the inputs it read; decisions
+    carry their author and reason.
+    """
+    applications = db.session.scalars(
+        select(Application)
+        .where(Application.candidate_id == user.id)
+        .options(joinedload(Application.opening))
+        .order_by(Application.created_at)
+    ).all()
+    ids = [application.id for application in applications]
+    scores = db.session.scalars(
+        select(Score)
+        .join(Response, Response.id == Score.response_id)
+        .join(Attempt, Attempt.id == Response.attempt_id)
+        .where(Attempt.application_id.in_(ids))
+        .options(
+            selectinload(Score.response).joinedload(Response.item),
+            selectinload(Score.response).joinedload(Response.attempt),
+        )
+        .order_by(Score.created_at, Score.id)
+    ).all()
+    events = db.session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.subject_user_id == user.id)
+        .options(joinedload(AuditEvent.actor))
+        .order_by(AuditEvent.created_at, AuditEvent.id)
+    ).all()
+    entries = [_score_entry(score) for score in scores]
+    entries += [_event_entry(event) for event in events]
+    entries.sort(key=lambda entry: entry["at"])
+    return {
+        "candidate": {"id": user.id, "name": user.name, "email": user.email},
+        "applications": [
+            {
+                "id": a.id,
+                "opening": a.opening.title,
+                "status": a.status.value,
+                "composite": a.composite_score,
+                "applied_at": a.created_at.isoformat(),
+            }
+            for a in applications
+        ],
+        "entries": entries,
+    }
+
+
+def _score_entry(score: Score) -> dict[str, Any]:
+    response = score.response
+    inputs: dict[str, Any] = {
+        "item_id": response.item_id,
+        "item_kind": response.item.kind,
+        "prompt": response.item.prompt,
+    }
+    if response.text is not None:
+        inputs["text"] = response.text
+    if response.audio_key:
+        inputs["audio_key"] = response.audio_key
+    return {
+        "at": score.created_at.isoformat(),
+        "kind": "automated_score",
+        "application_id": response.attempt.application_id,
+        "author": f"{score.scorer} {score.scorer_version}",
+        "scorer": score.scorer,
+        "scorer_version": score.scorer_version,
+        "score": score.score,
+        "cefr": score.cefr,
+        "subscores": score.subscores,
+        "inputs": inputs,
+        "evidence": score.evidence,
+    }
+
+
+def _event_entry(event: AuditEvent) -> dict[str, Any]:
+    return {
+        "at": event.created_at.isoformat(),
+        "kind": "human_decision" if event.actor_id else "system_change",
+        "application_id": event.application_id,
+        "action": event.action,
+        "author": event.actor.email if event.actor else "system",
+        "reason": event.reason,
+        "before": event.before,
+        "after": event.after,
+    }
+
+
+DECISION_LOG_COLUMNS = (
+    "at",
+    "kind",
+    "application_id",
+    "action",
+    "author",
+    "scorer",
+    "scorer_version",
+    "score",
+    "cefr",
+    "reason",
+    "details",
+)
+
+
+def decision_log_csv(log: dict[str, Any]) -> str:
+    """The decision log as CSV, one entry a row; nested values as JSON."""
+    import json
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(DECISION_LOG_COLUMNS)
+    for entry in log["entries"]:
+        details = {
+            key: entry.get(key)
+            for key in ("subscores", "inputs", "evidence", "before", "after")
+            if key in entry
+        }
+        row = [entry.get(column, "") for column in DECISION_LOG_COLUMNS[:-1]]
+        row.append(json.dumps(details, ensure_ascii=False, sort_keys=True))
+        writer.writerow([csv_cell("" if v is None else v) for v in row])
+    return buffer.getvalue()
