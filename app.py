@@ -282,8 +282,11 @@ def _tune_sqlite(dbapi_connection: Any, connection_record: Any) -> None:
 
 
 def _select_locale() -> str | None:
-    from flask import current_app, request
+    from flask import current_app, has_request_context, request
 
+    # Tasks and commands have no request; they use the default locale.
+    if not has_request_context():
+        return None
     return request.accept_languages.best_match(current_app.config["LANGUAGES"])
 
 

@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
+from wtforms.fields.choices import SelectChoice
 
 from app import db
 from recruit import audit
@@ -52,7 +53,9 @@ AUDIT_PAGE = 100
 def _override_form(application: Application) -> OverrideForm:
     form = OverrideForm(prefix="override")
     form.stage_id.choices = [
-        (stage.id, stage.name) for stage in application.opening.stages if stage.enabled
+        SelectChoice(str(stage.id), stage.name)
+        for stage in application.opening.stages
+        if stage.enabled
     ]
     return form
 

@@ -287,14 +287,21 @@ def override_stage(
             db.session.delete(current)
             current = None
     else:
+        values = {
+            "score": score,
+            "waive_pass_mark": waive_pass_mark,
+            "reason": reason.strip(),
+            "author_id": actor.id,
+            "created_at": utcnow(),
+        }
         if current is None:
-            current = StageOverride(application_id=application.id, stage_id=stage.id)
+            current = StageOverride(
+                application_id=application.id, stage_id=stage.id, **values
+            )
             db.session.add(current)
-        current.score = score
-        current.waive_pass_mark = waive_pass_mark
-        current.reason = reason.strip()
-        current.author_id = actor.id
-        current.created_at = utcnow()
+        else:
+            for name, value in values.items():
+                setattr(current, name, value)
     db.session.flush()
     refresh_composite(
         application, _enabled(application), overrides_for([application.id])

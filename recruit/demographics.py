@@ -15,6 +15,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import RadioField, SubmitField
+from wtforms.fields.choices import SelectChoice
 
 from app import db
 from recruit.auth import roles_required
@@ -23,20 +24,24 @@ from recruit.models import DemographicResponse, RaceEthnicity, Role, Sex
 bp = Blueprint("demographics", __name__)
 
 SEX_CHOICES = [
-    (Sex.FEMALE.value, _l("Female")),
-    (Sex.MALE.value, _l("Male")),
-    (Sex.OTHER.value, _l("Another sex or gender")),
-    (Sex.DECLINED.value, _l("Prefer not to say")),
+    SelectChoice(Sex.FEMALE.value, _l("Female")),
+    SelectChoice(Sex.MALE.value, _l("Male")),
+    SelectChoice(Sex.OTHER.value, _l("Another sex or gender")),
+    SelectChoice(Sex.DECLINED.value, _l("Prefer not to say")),
 ]
 RACE_CHOICES = [
-    (RaceEthnicity.HISPANIC_LATINO.value, _l("Hispanic or Latino")),
-    (RaceEthnicity.WHITE.value, _l("White")),
-    (RaceEthnicity.BLACK.value, _l("Black or African American")),
-    (RaceEthnicity.PACIFIC_ISLANDER.value, _l("Native Hawaiian or Pacific Islander")),
-    (RaceEthnicity.ASIAN.value, _l("Asian")),
-    (RaceEthnicity.NATIVE_AMERICAN.value, _l("American Indian or Alaska Native")),
-    (RaceEthnicity.TWO_OR_MORE.value, _l("Two or more races")),
-    (RaceEthnicity.DECLINED.value, _l("Prefer not to say")),
+    SelectChoice(RaceEthnicity.HISPANIC_LATINO.value, _l("Hispanic or Latino")),
+    SelectChoice(RaceEthnicity.WHITE.value, _l("White")),
+    SelectChoice(RaceEthnicity.BLACK.value, _l("Black or African American")),
+    SelectChoice(
+        RaceEthnicity.PACIFIC_ISLANDER.value, _l("Native Hawaiian or Pacific Islander")
+    ),
+    SelectChoice(RaceEthnicity.ASIAN.value, _l("Asian")),
+    SelectChoice(
+        RaceEthnicity.NATIVE_AMERICAN.value, _l("American Indian or Alaska Native")
+    ),
+    SelectChoice(RaceEthnicity.TWO_OR_MORE.value, _l("Two or more races")),
+    SelectChoice(RaceEthnicity.DECLINED.value, _l("Prefer not to say")),
 ]
 
 

@@ -105,10 +105,15 @@ def _number(value: float | None) -> Any:
     return "" if value is None else value
 
 
-def ranking_csv_rows(
-    opening: Opening, stages: Sequence[Stage], flt: RankingFilter
-) -> Iterator[str]:
-    """Yield the CSV lines of the whole filtered ranking, in batches of rows."""
+def ranking_csv_rows(opening_id: int, flt: RankingFilter) -> Iterator[str]:
+    """Yield the CSV lines of the whole filtered ranking, in batches of rows.
+
+    Rows are loaded here, because a streamed response may run in a new session.
+    """
+    opening = db.session.get(Opening, opening_id)
+    if opening is None:
+        return
+    stages = [stage for stage in opening.stages if stage.enabled]
     languages = list(opening.languages or [])
     yield "\ufeff" + _csv_line(ranking_header(stages, languages))
     query = with_page_rows(ordered_query(opening.id, flt))

@@ -19,6 +19,7 @@ from wtforms import (
     TextAreaField,
     URLField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     URL,
     DataRequired,
@@ -36,9 +37,9 @@ class BulkDecisionForm(FlaskForm):
     action = SelectField(
         _l("Action for the selected applications"),
         choices=[
-            ("advance", _l("Advance to the next stage")),
-            ("hold", _l("Put on hold")),
-            ("reject", _l("Reject")),
+            SelectChoice("advance", _l("Advance to the next stage")),
+            SelectChoice("hold", _l("Put on hold")),
+            SelectChoice("reject", _l("Reject")),
         ],
     )
     reason = StringField(
@@ -57,10 +58,10 @@ class DecisionForm(FlaskForm):
     action = SelectField(
         _l("Decision"),
         choices=[
-            ("advance", _l("Advance to the next stage")),
-            ("hold", _l("Put on hold")),
-            ("reject", _l("Reject")),
-            ("hire", _l("Hire")),
+            SelectChoice("advance", _l("Advance to the next stage")),
+            SelectChoice("hold", _l("Put on hold")),
+            SelectChoice("reject", _l("Reject")),
+            SelectChoice("hire", _l("Hire")),
         ],
     )
     reason = StringField(
@@ -159,8 +160,8 @@ class WebhookForm(FlaskForm):
     events = MultiCheckboxField(
         _l("Events"),
         choices=[
-            ("stage_changed", _l("Stage or status changed")),
-            ("hired", _l("Hired")),
+            SelectChoice("stage_changed", _l("Stage or status changed")),
+            SelectChoice("hired", _l("Hired")),
         ],
         validators=[DataRequired()],
     )

@@ -19,7 +19,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
-from sqlalchemy import distinct, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from app import db, utcnow
@@ -57,9 +57,10 @@ def opening_languages(opening: Opening) -> list[str]:
     codes = set(opening.languages or [])
     codes.update(
         db.session.scalars(
-            select(distinct(ApplicationLanguage.language))
+            select(ApplicationLanguage.language)
             .join(Application, Application.id == ApplicationLanguage.application_id)
             .where(Application.opening_id == opening.id)
+            .distinct()
         )
     )
     return sorted(codes)
@@ -162,7 +163,7 @@ def export_csv(opening_id: int) -> Any:
     db.session.commit()
     filename = f"ranking-opening-{opening.id}.csv"
     return Response(
-        stream_with_context(ranking_csv_rows(opening, stages, flt)),
+        stream_with_context(ranking_csv_rows(opening.id, flt)),
         mimetype="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
