@@ -16,6 +16,7 @@ from app import ROOT, db
 from assessments.models import Assessment, Attempt, Item
 from assessments.services import start_attempt, submit_audio, submit_text
 from recruit.auth import create_user, find_user
+from recruit.demo_funnel import seed_funnel_demo
 from recruit.models import Opening, Role, StageKind, User
 from recruit.services import apply, create_opening
 
@@ -105,6 +106,7 @@ def seed_demo() -> list[str]:
             _demo_application(opening, candidate)
             added.append(f"candidate {candidate.email}")
     db.session.commit()
+    added += seed_funnel_demo(DEMO_PASSWORD)
     return added
 
 

@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from pypdf import PdfReader
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from app import db
 from recruit.analytics import funnel_report
@@ -17,6 +17,7 @@ from recruit.fairness import fairness_report
 from recruit.models import (
     ApplicationStatus,
     DemographicResponse,
+    Opening,
     RaceEthnicity,
     Sex,
     StageKind,
@@ -215,3 +216,21 @@ def test_pages_and_pdf(app: Flask, client: FlaskClient) -> None:
     assert "Language proficiency" in text
     assert "75%" in text
     assert "Not enough data" in text
+
+
+def test_demo_funnel_seeds_once(app: Flask, client: FlaskClient) -> None:
+    from recruit.demo_funnel import CANDIDATES, FUNNEL_OPENING, seed_funnel_demo
+
+    with app.app_context():
+        make_user("rec@example.com", "recruiter")
+        assert seed_funnel_demo("a long password")
+        assert seed_funnel_demo("a long password") == []
+        report = funnel_report(
+            list(db.session.scalars(select(Opening).filter_by(title=FUNNEL_OPENING))),
+            "demo",
+        )
+        assert report.total == CANDIDATES
+        assert report.statuses.get("hired", 0) >= 1
+        assert all(s.median_days is not None for s in report.stages[:3])
+    log_in(client, "rec@example.com")
+    assert client.get("/recruit/analytics").status_code == 200
