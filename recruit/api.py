@@ -183,17 +183,23 @@ def opening_applications(opening_id: int) -> Any:
     page, per_page = _page_args()
     flt = parse_filter(request.args, stages)
     flt.page, flt.per_page = page, per_page
-    applications, total = ranking_page(row, flt)
+    result = ranking_page(row, flt)
     items = [
         application_json(application, stages, flt.offset + index)
-        for index, application in enumerate(applications, start=1)
+        for index, application in enumerate(result.rows, start=1)
     ]
-    return jsonify(
-        items=items,
-        **_pagination(
-            "api.opening_applications", page, per_page, total, opening_id=row.id
-        ),
+    pagination = _pagination(
+        "api.opening_applications", page, per_page, result.total, opening_id=row.id
     )
+    if result.total_capped and len(result.rows) == per_page:
+        pagination["next"] = url_for(
+            "api.opening_applications",
+            opening_id=row.id,
+            page=page + 1,
+            per_page=per_page,
+        )
+    # When capped, "total" is a lower bound: counting stops at COUNT_CAP.
+    return jsonify(items=items, total_capped=result.total_capped, **pagination)
 
 
 @bp.route("/applications/<int:application_id>")

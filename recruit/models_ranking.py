@@ -18,12 +18,21 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
+    literal_column,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app import UTCDateTime, db, enum_type, utcnow
-from recruit.models import Application, ApplicationStatus, Opening, Stage, User
+from recruit.models import (
+    Application,
+    ApplicationStatus,
+    Opening,
+    Stage,
+    StageResult,
+    User,
+)
 
 # A person is hired into one opening at most. SQLite and PostgreSQL both enforce
 # a partial unique index, so two concurrent hires cannot both commit.
@@ -34,12 +43,50 @@ Index(
     sqlite_where=text(f"status = '{ApplicationStatus.HIRED.value}'"),
     postgresql_where=text(f"status = '{ApplicationStatus.HIRED.value}'"),
 )
-# The pipeline board and the "waited" sort read this.
+# The pipeline board reads this.
 Index(
     "ix_application_opening_stage_entered",
     Application.opening_id,
     Application.current_stage_id,
     Application.stage_entered_at,
+)
+# The ranking's sorts read their first page straight from these indexes. The
+# expressions match ``recruit.ranking.low_if_missing`` exactly, which is what
+# lets SQLite and PostgreSQL use them.
+_MISSING_LOW = literal_column("-1")
+Index(
+    "ix_application_rank",
+    Application.opening_id,
+    Application.knocked_out,
+    func.coalesce(Application.composite_score, _MISSING_LOW).desc(),
+    func.coalesce(Application.language_score, _MISSING_LOW).desc(),
+    Application.created_at,
+    Application.id,
+)
+Index(
+    "ix_application_opening_composite",
+    Application.opening_id,
+    func.coalesce(Application.composite_score, _MISSING_LOW).desc(),
+    Application.id,
+)
+Index(
+    "ix_application_opening_language",
+    Application.opening_id,
+    func.coalesce(Application.language_score, _MISSING_LOW).desc(),
+    Application.id,
+)
+Index("ix_application_opening_created", Application.opening_id, Application.created_at)
+Index(
+    "ix_application_opening_waited",
+    Application.opening_id,
+    Application.stage_entered_at,
+)
+# Sorting by one stage's score walks this; analytics read scores per stage.
+Index(
+    "ix_stage_result_stage_score",
+    StageResult.stage_id,
+    StageResult.score.desc(),
+    StageResult.application_id,
 )
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, nulls_last, select
+from sqlalchemy import Select, and_, exists, func, literal_column, nulls_last, select
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from app import db
@@ -20,6 +20,7 @@ from recruit.models import (
     Stage,
     StageOverride,
     StageResult,
+    User,
 )
 from scoring.cefr import BANDS, band_index
 from scoring.composite import StageInput, composite_score
@@ -133,14 +134,15 @@ def filtered_query(opening_id: int, flt: RankingFilter) -> Select[tuple[Applicat
             Application.language_cefr.in_(BANDS[band_index(flt.cefr_min) :])
         )
     for stage_id, (low, high) in flt.score_ranges.items():
+        result = aliased(StageResult)
         conditions = [
-            StageResult.application_id == Application.id,
-            StageResult.stage_id == stage_id,
+            result.application_id == Application.id,
+            result.stage_id == stage_id,
         ]
         if low is not None:
-            conditions.append(StageResult.score >= low)
+            conditions.append(result.score >= low)
         if high is not None:
-            conditions.append(StageResult.score <= high)
+            conditions.append(result.score <= high)
         query = query.where(exists().where(*conditions))
     if flt.composite_min is not None:
         query = query.where(Application.composite_score >= flt.composite_min)
@@ -155,22 +157,57 @@ def filtered_query(opening_id: int, flt: RankingFilter) -> Select[tuple[Applicat
     return query
 
 
-def ordered_query(opening_id: int, flt: RankingFilter) -> Select[tuple[Application]]:
-    """The filtered query in the requested order; ties fall back to the ranking."""
-    query = filtered_query(opening_id, flt)
-    rank_order = [
+# Scores lie in 0..100, so -1 sorts a missing score after every real one. The
+# literal (not a bound parameter) lets SQLite and PostgreSQL match the
+# expression indexes of ``recruit.models_ranking``.
+MISSING_LOW = literal_column("-1")
+# Counting stops here: "more than 500 match" is enough to read, and counting every
+# match of a broad filter over 100,000 applications costs more than the page.
+COUNT_CAP = 500
+
+
+def low_if_missing(column: Any) -> Any:
+    return func.coalesce(column, MISSING_LOW)
+
+
+def rank_order() -> list[Any]:
+    """Composite, then language score, both descending and missing last, then time."""
+    return [
         Application.knocked_out,
-        nulls_last(Application.composite_score.desc()),
-        nulls_last(Application.language_score.desc()),
+        low_if_missing(Application.composite_score).desc(),
+        low_if_missing(Application.language_score).desc(),
         Application.created_at,
         Application.id,
     ]
 
-    def direction(column: Any) -> Any:
-        return nulls_last(column.desc() if flt.descending else column.asc())
 
+def _column_order(flt: RankingFilter) -> list[Any]:
+    """Order by one application column; a missing value comes last either way."""
+    if flt.sort == "name":
+        column = func.lower(User.name)
+        return [column.desc() if flt.descending else column, Application.id]
+    if flt.sort in ("composite", "language"):
+        column = {
+            "composite": Application.composite_score,
+            "language": Application.language_score,
+        }[flt.sort]
+        if flt.descending:
+            return [low_if_missing(column).desc(), Application.id]
+        return [nulls_last(column.asc()), Application.id]
+    column = {
+        "applied": Application.created_at,
+        # "Descending" means longest waiting first: the earliest stage entry.
+        "waited": Application.stage_entered_at,
+    }[flt.sort]
+    descending = flt.descending != (flt.sort == "waited")
+    return [column.desc() if descending else column, Application.id]
+
+
+def ordered_query(opening_id: int, flt: RankingFilter) -> Select[tuple[Application]]:
+    """The filtered query in the requested order, for exports of the whole list."""
+    query = filtered_query(opening_id, flt)
     if flt.sort == "rank":
-        return query.order_by(*rank_order)
+        return query.order_by(*rank_order())
     if flt.sort.startswith("stage:"):
         result = aliased(StageResult)
         query = query.outerjoin(
@@ -180,25 +217,11 @@ def ordered_query(opening_id: int, flt: RankingFilter) -> Select[tuple[Applicati
                 result.stage_id == int(flt.sort[6:]),
             ),
         )
-        return query.order_by(direction(result.score), *rank_order)
+        score = result.score.desc() if flt.descending else result.score.asc()
+        return query.order_by(nulls_last(score), Application.id)
     if flt.sort == "name":
-        from recruit.models import User
-
         query = query.join(User, User.id == Application.candidate_id)
-        column = func.lower(User.name)
-        return query.order_by(column.desc() if flt.descending else column, *rank_order)
-    columns = {
-        "composite": Application.composite_score,
-        "language": Application.language_score,
-        "applied": Application.created_at,
-        # Longest waiting first when descending: the earliest stage entry.
-        "waited": Application.stage_entered_at,
-    }
-    column = columns[flt.sort]
-    if flt.sort == "waited":
-        order = column.asc() if flt.descending else column.desc()
-        return query.order_by(order, *rank_order)
-    return query.order_by(direction(column), *rank_order)
+    return query.order_by(*_column_order(flt))
 
 
 def with_page_rows(query: Select[tuple[Application]]) -> Select[tuple[Application]]:
@@ -210,16 +233,83 @@ def with_page_rows(query: Select[tuple[Application]]) -> Select[tuple[Applicatio
     )
 
 
-def ranking_page(opening: Opening, flt: RankingFilter) -> tuple[list[Application], int]:
-    """Return one page of the filtered, sorted ranking and the number of matches."""
-    total = db.session.scalar(
-        filtered_query(opening.id, flt)
-        .with_only_columns(func.count(Application.id))
-        .order_by(None)
+def count_matches(opening_id: int, flt: RankingFilter) -> tuple[int, bool]:
+    """Count the matches up to ``COUNT_CAP``; the flag is True when capped."""
+    capped = (
+        filtered_query(opening_id, flt)
+        .with_only_columns(Application.id)
+        .limit(COUNT_CAP + 1)
+        .subquery()
     )
-    query = with_page_rows(ordered_query(opening.id, flt))
-    rows = db.session.scalars(query.offset(flt.offset).limit(flt.per_page)).unique()
-    return list(rows), int(total or 0)
+    total = db.session.scalar(select(func.count()).select_from(capped)) or 0
+    return min(total, COUNT_CAP), total > COUNT_CAP
+
+
+def _fetch(query: Select[tuple[Application]], offset: int, limit: int) -> list:
+    page = with_page_rows(query).offset(offset).limit(limit)
+    return list(db.session.scalars(page).unique())
+
+
+def _stage_sorted_page(opening_id: int, flt: RankingFilter) -> list[Application]:
+    """A page sorted by one stage's score, scored applications first.
+
+    The scored part walks the stage-result index in score order, so the first
+    page reads few rows. Applications without that score fill the rest.
+    """
+    stage_id = int(flt.sort[6:])
+    result = aliased(StageResult)
+    scored = filtered_query(opening_id, flt).join(
+        result,
+        and_(
+            result.application_id == Application.id,
+            result.stage_id == stage_id,
+            result.score.is_not(None),
+        ),
+    )
+    score = result.score.desc() if flt.descending else result.score.asc()
+    rows = _fetch(
+        scored.order_by(score, result.application_id), flt.offset, flt.per_page
+    )
+    if len(rows) == flt.per_page:
+        return rows
+    if rows:
+        scored_total = flt.offset + len(rows)
+    else:
+        scored_total = (
+            db.session.scalar(
+                scored.with_only_columns(func.count(Application.id)).order_by(None)
+            )
+            or 0
+        )
+    missing = aliased(StageResult)
+    unscored = filtered_query(opening_id, flt).where(
+        ~exists().where(
+            missing.application_id == Application.id,
+            missing.stage_id == stage_id,
+            missing.score.is_not(None),
+        )
+    )
+    offset = max(0, flt.offset - scored_total)
+    rows += _fetch(unscored.order_by(Application.id), offset, flt.per_page - len(rows))
+    return rows
+
+
+@dataclass
+class RankingPage:
+    rows: list[Application]
+    total: int
+    # True when more than ``total`` applications match: counting stopped there.
+    total_capped: bool
+
+
+def ranking_page(opening: Opening, flt: RankingFilter) -> RankingPage:
+    """Return one page of the filtered, sorted ranking and the number of matches."""
+    total, capped = count_matches(opening.id, flt)
+    if flt.sort.startswith("stage:"):
+        rows = _stage_sorted_page(opening.id, flt)
+    else:
+        rows = _fetch(ordered_query(opening.id, flt), flt.offset, flt.per_page)
+    return RankingPage(rows, total, capped)
 
 
 def stage_input(

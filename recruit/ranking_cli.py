@@ -10,7 +10,7 @@ from flask.cli import with_appcontext
 
 from app import db
 from recruit.api import application_json
-from recruit.exports import csv_cell, ranking_header, ranking_row
+from recruit.exports import ranking_csv_rows
 from recruit.models import Opening
 from recruit.ranking import RankingFilter, ordered_query, with_page_rows
 
@@ -35,23 +35,18 @@ def rank_command(opening_id: int, output_format: str, limit: int | None) -> None
     if opening is None:
         click.echo(f"error: opening {opening_id} not found", err=True)
         sys.exit(2)
+    if output_format == "csv":
+        for line in ranking_csv_rows(
+            opening.id, RankingFilter(), limit=limit, bom=False
+        ):
+            sys.stdout.write(line)
+        return
     stages = [stage for stage in opening.stages if stage.enabled]
     query = with_page_rows(ordered_query(opening.id, RankingFilter()))
     if limit is not None:
         query = query.limit(limit)
-    applications = db.session.scalars(query).unique()
-    if output_format == "json":
-        items = [
-            application_json(application, stages, rank)
-            for rank, application in enumerate(applications, start=1)
-        ]
-        click.echo(json.dumps({"opening_id": opening.id, "items": items}, indent=2))
-        return
-    import csv
-
-    languages = list(opening.languages or [])
-    writer = csv.writer(sys.stdout)
-    writer.writerow(ranking_header(stages, languages))
-    for rank, application in enumerate(applications, start=1):
-        row = ranking_row(rank, application, stages, languages)
-        writer.writerow([csv_cell(value) for value in row])
+    items = [
+        application_json(application, stages, rank)
+        for rank, application in enumerate(db.session.scalars(query).unique(), 1)
+    ]
+    click.echo(json.dumps({"opening_id": opening.id, "items": items}, indent=2))

@@ -30,7 +30,6 @@ from recruit.events import queue_after_commit
 from recruit.exports import ranking_csv_rows
 from recruit.models import (
     Application,
-    ApplicationLanguage,
     ApplicationStatus,
     Opening,
     Role,
@@ -52,20 +51,6 @@ def _enabled(opening: Opening) -> list[Stage]:
     return [stage for stage in opening.stages if stage.enabled]
 
 
-def opening_languages(opening: Opening) -> list[str]:
-    """Languages to offer in the filter: tested, claimed or the opening's own."""
-    codes = set(opening.languages or [])
-    codes.update(
-        db.session.scalars(
-            select(ApplicationLanguage.language)
-            .join(Application, Application.id == ApplicationLanguage.application_id)
-            .where(Application.opening_id == opening.id)
-            .distinct()
-        )
-    )
-    return sorted(codes)
-
-
 def url_with(**changes: Any) -> str:
     """The current URL with some query arguments replaced; None removes one."""
     args = request.args.to_dict(flat=False)
@@ -82,18 +67,23 @@ def render_ranking(opening: Opening) -> Any:
     """Render one page of the filtered, sorted ranking of ``opening``."""
     stages = _enabled(opening)
     flt = parse_filter(request.args, stages)
-    applications, total = ranking_page(opening, flt)
-    pages = max(1, -(-total // flt.per_page))
+    page = ranking_page(opening, flt)
+    pages = max(1, -(-page.total // flt.per_page))
+    has_next = flt.page < pages or (
+        page.total_capped and len(page.rows) == flt.per_page
+    )
     return render_template(
         "recruit/ranking.html",
         opening=opening,
         stages=stages,
-        applications=applications,
-        total=total,
+        applications=page.rows,
+        total=page.total,
+        total_capped=page.total_capped,
         flt=flt,
         pages=pages,
+        has_next=has_next,
         statuses=[status.value for status in ApplicationStatus],
-        languages=opening_languages(opening),
+        languages=sorted(opening.languages or []),
         bands=BANDS,
         page_sizes=PAGE_SIZES,
         bulk_form=BulkDecisionForm(),

@@ -36,8 +36,7 @@ def names(applications: list[Application]) -> list[str]:
 
 
 def ranked(opening, **filters) -> list[str]:  # noqa: ANN001
-    rows, _total = ranking_page(opening, RankingFilter(**filters))
-    return names(rows)
+    return names(ranking_page(opening, RankingFilter(**filters)).rows)
 
 
 def test_composite_weighted_mean_and_knock_out(app: Flask) -> None:
@@ -151,6 +150,17 @@ def test_filters(app: Flask) -> None:
         assert ranked(opening, applied_from=date(2026, 3, 4)) == ["ben"]
         assert ranked(opening, applied_to=date(2026, 3, 2)) == ["ana", "cai"]
         assert ranked(opening, sort=f"stage:{stages[C].id}") == ["ben", "ana", "cai"]
+        with_range = ranked(
+            opening,
+            sort=f"stage:{stages[C].id}",
+            descending=False,
+            score_ranges={stages[L].id: (30.0, None)},
+        )
+        assert with_range == ["ana", "ben", "cai"]
+        second_page = ranked(opening, sort=f"stage:{stages[C].id}", page=2, per_page=1)
+        assert second_page == ["ana"]
+        third_page = ranked(opening, sort=f"stage:{stages[C].id}", page=3, per_page=1)
+        assert third_page == ["cai"]
         assert ranked(opening, sort="name", descending=False) == ["ana", "ben", "cai"]
 
 
