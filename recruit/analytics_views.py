@@ -13,6 +13,7 @@ from app import db
 from recruit.analytics import FunnelReport, funnel_report, report_rows
 from recruit.auth import roles_required
 from recruit.charts import bar_chart, histogram_chart
+from recruit.demographics import RACE_CHOICES, SEX_CHOICES
 from recruit.fairness import fairness_report
 from recruit.models import Opening, Role
 from recruit.reports import analytics_pdf
@@ -137,10 +138,19 @@ def fairness(opening_id: int | None = None) -> Any:
     openings, title, opening = _scope(opening_id)
     sections = fairness_report([o.id for o in openings])
     names = {stage.kind.value: stage.name for o in openings for stage in o.stages}
+    labels = {
+        str(choice.value): str(choice.label)
+        for choice in (*SEX_CHOICES, *RACE_CHOICES)
+        if choice.value != "declined"
+    }
+    labels["unknown"] = _("Not reported")
     return render_template(
         "recruit/fairness.html",
         sections=sections,
         title=title,
         opening=opening,
         stage_names=names,
+        category_label=lambda value: " × ".join(
+            labels.get(part, part) for part in str(value).split(" × ")
+        ),
     )

@@ -15,14 +15,23 @@ PLOT_WIDTH = 300
 VALUE_WIDTH = 80
 
 
+# Height of the visible title line above each plot.
+TITLE_HEIGHT = 22
+
+
 def _svg_open(chart_id: str, title: str, desc: str, width: int, height: int) -> str:
+    """Open an SVG of the plot's size plus a title line; the plot starts below it."""
     chart_id = str(escape(chart_id))
+    height += TITLE_HEIGHT
     return (
         f'<svg class="chart" role="img" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg" '
         f'aria-labelledby="{chart_id}-title {chart_id}-desc">'
         f'<title id="{chart_id}-title">{escape(title)}</title>'
         f'<desc id="{chart_id}-desc">{escape(desc)}</desc>'
+        f'<text x="0" y="15" class="chart-title" aria-hidden="true">'
+        f"{escape(title)}</text>"
+        f'<g transform="translate(0 {TITLE_HEIGHT})">'
     )
 
 
@@ -50,7 +59,7 @@ def bar_chart(
             f'<text x="{LABEL_WIDTH + length + 6:.1f}" y="{y + 15}" '
             f'class="chart-value">{escape(text)}</text>'
         )
-    parts.append("</svg>")
+    parts.append("</g></svg>")
     return Markup("".join(parts))  # noqa: S704 - every piece above is escaped
 
 
@@ -77,9 +86,9 @@ def histogram_chart(
             f'<rect x="{x + 2}" y="{10 + plot_height - bar:.1f}" '
             f'width="{column - 4}" height="{bar:.1f}" class="chart-bar"/>'
             f'<text x="{x + column / 2}" y="{8 + plot_height - bar:.1f}" '
-            f'text-anchor="middle" class="chart-value">{count}</text>'
+            f'text-anchor="middle" class="chart-value">{count or ""}</text>'
             f'<text x="{x + column / 2}" y="{plot_height + 26}" text-anchor="middle" '
             f'class="chart-label">{low + index * step:g}</text>'
         )
-    parts.append("</svg>")
+    parts.append("</g></svg>")
     return Markup("".join(parts))  # noqa: S704 - every piece above is escaped

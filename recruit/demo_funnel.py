@@ -146,7 +146,8 @@ def _demo_candidate(
     db.session.flush()
     moments = [applied]
     for _step in range(depth):
-        moments.append(moments[-1] + timedelta(days=rng.uniform(0.5, 6)))
+        later = moments[-1] + timedelta(days=rng.uniform(0.5, 6))
+        moments.append(min(later, now - timedelta(hours=1)))  # type: ignore[operator]
     for step, stage in enumerate(stages[: depth + 1]):
         if stage.kind not in SCORED_KINDS or (step == depth and rng.random() < 0.4):
             continue

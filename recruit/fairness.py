@@ -20,6 +20,7 @@ from recruit.models import (
     RaceEthnicity,
     Sex,
     Stage,
+    StageKind,
     StageResult,
 )
 from scoring.impact import CategoryRate, impact_table, scoring_counts, selection_counts
@@ -93,7 +94,8 @@ def fairness_report(opening_ids: Sequence[int]) -> list[ImpactSection]:
     for app_id, kind, passed in results:
         if app_id in categories:
             by_kind.setdefault(kind.value, []).append((categories[app_id], passed))
-    for kind, rows in sorted(by_kind.items()):
+    order = [kind.value for kind in StageKind]
+    for kind, rows in sorted(by_kind.items(), key=lambda item: order.index(item[0])):
         middle, tables = _tables(rows, scoring=False)
         sections.append(ImpactSection(f"passed:{kind}", "selection", None, tables))
     return sections

@@ -135,7 +135,7 @@ def test_demographics_never_beside_a_candidate(
         assert "asian" not in body, path
         assert "female" not in body, path
     fairness = client.get(fill("/recruit/openings/{opening}/fairness", world))
-    assert "asian" in fairness.get_data(as_text=True)
+    assert "Asian" in fairness.get_data(as_text=True)
 
 
 def test_candidate_survey_is_optional(
