@@ -39,7 +39,7 @@ OutcomeProvider = Callable[[Sequence[int]], Mapping[int, tuple[str, float]]]
 
 
 def no_outcomes(application_ids: Sequence[int]) -> Mapping[int, tuple[str, float]]:
-    """The default provider: no onboarding results are recorded yet."""
+    """Return no outcomes: the default until onboarding records results."""
     return {}
 
 
@@ -299,7 +299,7 @@ def _language_stats(opening_ids: Sequence[int]) -> list[LanguageStats]:
 
 
 def report_rows(report: FunnelReport) -> list[dict[str, Any]]:
-    """One flat row per stage, shared by the page's table and the PDF."""
+    """Flatten the report into one row per stage for the page's table and the PDF."""
     return [
         {
             "stage": stage.name,

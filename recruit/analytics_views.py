@@ -34,7 +34,7 @@ def _scope(opening_id: int | None) -> tuple[list[Opening], str, Opening | None]:
 
 
 def charts(report: FunnelReport) -> dict[str, Any]:
-    """The page's SVG charts; each has the same numbers in a table below it."""
+    """Draw the page's SVG charts; the page also lists their numbers in tables."""
     funnel = bar_chart(
         "funnel",
         _("Applications reaching each stage"),

@@ -135,7 +135,7 @@ def opening(opening_id: int) -> Any:
 def application_json(
     application: Application, stages: list[Stage], rank: int | None = None
 ) -> dict[str, Any]:
-    """The JSON form of an application with its stage scores and sub-scores."""
+    """Serialise an application with its stage scores and sub-scores."""
     stage = application.current_stage
     results = []
     for each in stages:
@@ -175,7 +175,7 @@ def application_json(
 @bp.route("/openings/<int:opening_id>/applications")
 @token_required
 def opening_applications(opening_id: int) -> Any:
-    """The ranking of an opening, with the ranking page's filters and sorts."""
+    """Return a page of an opening's ranking; takes the ranking page's filters."""
     row = db.session.get(Opening, opening_id)
     if row is None:
         return api_error(404, f"opening {opening_id} not found")

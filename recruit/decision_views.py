@@ -163,7 +163,7 @@ def override(application_id: int) -> Any:
 @bp.route("/candidates/<int:user_id>/decision-log.<fmt>")
 @roles_required(*STAFF)
 def candidate_decision_log(user_id: int, fmt: str) -> Any:
-    """Every automated score and human decision about one person, as JSON or CSV."""
+    """Export every automated score and human decision about one person (JSON, CSV)."""
     if fmt not in ("json", "csv"):
         abort(404)
     user = db.get_or_404(User, user_id)
@@ -189,7 +189,7 @@ def candidate_decision_log(user_id: int, fmt: str) -> Any:
 @bp.route("/audit")
 @roles_required(Role.ADMIN)
 def audit_log() -> Any:
-    """The latest audit events, newest first, filterable by action."""
+    """List the latest audit events, newest first, optionally of one action."""
     action = request.args.get("action") or None
     before_id = request.args.get("before", type=int)
     query = select(AuditEvent).options(joinedload(AuditEvent.actor))

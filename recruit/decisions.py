@@ -137,7 +137,7 @@ def reject(
 
 
 def other_open_applications(application: Application) -> list[Application]:
-    """The candidate's other applications that are still active or on hold."""
+    """Return the candidate's other applications that are active or on hold."""
     return list(
         db.session.scalars(
             select(Application)

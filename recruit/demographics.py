@@ -1,7 +1,7 @@
 """The voluntary self-report of sex and race/ethnicity, kept apart from applications.
 
-Only the aggregate fairness report reads it; a candidate may skip it or answer
-"prefer not to say", and may change the answer at any time.
+Only the aggregate fairness report reads it. A candidate may skip the survey,
+choose "prefer not to say", or change the response at any time.
 """
 
 from __future__ import annotations

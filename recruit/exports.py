@@ -86,8 +86,8 @@ def ranking_records(
     ordered = ordered_query(opening.id, flt).with_only_columns(Application.id)
     if limit is not None:
         ordered = ordered.limit(limit)
-    # The ids come in one index-ordered query; the columns then come per batch
-    # by id, because paging a joined, sorted query re-sorts it for every batch.
+    # One index-ordered query reads the ids. The columns are then read per batch
+    # by id, because paging a joined, sorted query would sort it again per batch.
     ids = list(db.session.scalars(ordered))
     candidate = aliased(User)
     current = aliased(Stage)
@@ -198,9 +198,9 @@ def ranking_csv_rows(
 
 
 def decision_log(user: User) -> dict[str, Any]:
-    """Every automated score and human decision about ``user``, oldest first.
+    """Collect every automated score and human decision about ``user``, oldest first.
 
-    Scores carry the scorer, its version and the inputs it read; decisions
+    Scores carry the scorer, its version and the inputs it read. Decisions
     carry their author and reason.
     """
     applications = db.session.scalars(
@@ -234,13 +234,13 @@ def decision_log(user: User) -> dict[str, Any]:
         "candidate": {"id": user.id, "name": user.name, "email": user.email},
         "applications": [
             {
-                "id": a.id,
-                "opening": a.opening.title,
-                "status": a.status.value,
-                "composite": a.composite_score,
-                "applied_at": a.created_at.isoformat(),
+                "id": application.id,
+                "opening": application.opening.title,
+                "status": application.status.value,
+                "composite": application.composite_score,
+                "applied_at": application.created_at.isoformat(),
             }
-            for a in applications
+            for application in applications
         ],
         "entries": entries,
     }
@@ -301,7 +301,7 @@ DECISION_LOG_COLUMNS = (
 
 
 def decision_log_csv(log: dict[str, Any]) -> str:
-    """The decision log as CSV, one entry a row; nested values as JSON."""
+    """Write the decision log as CSV, one entry a row, with nested values as JSON."""
     import json
 
     buffer = io.StringIO()

@@ -177,7 +177,7 @@ def _import_row(
     new_account = user is None
     if user is None:
         user = User(email=email, name=name, role=Role.CANDIDATE)
-        # A random password nobody knows; the invitation lets the person set one.
+        # A random password that is never shown; the invitation sets a real one.
         user.set_password(secrets.token_urlsafe(32))
         db.session.add(user)
         db.session.flush()

@@ -212,7 +212,7 @@ class Sex(enum.StrEnum):
 
 
 class RaceEthnicity(enum.StrEnum):
-    """The EEO-1 race/ethnicity categories, plus declining to answer."""
+    """The EEO-1 race/ethnicity categories, plus a declined response."""
 
     HISPANIC_LATINO = "hispanic_latino"
     WHITE = "white"

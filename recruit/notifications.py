@@ -62,7 +62,7 @@ def notify(
 
 
 def build_message(notification: Notification) -> EmailMessage:
-    """Render the event's template in the recipient's language into an email."""
+    """Render the event's template in the notification's locale into an email."""
     config = current_app.config
     with force_locale(notification.locale):
         rendered = render_template(

@@ -35,7 +35,7 @@ RERANK_BATCH = 500
 
 @dataclass
 class RankingFilter:
-    """What a recruiter filters and sorts the ranking by; parsed from a query string."""
+    """Filters, sort and page of the ranking, parsed from a query string."""
 
     stage_id: int | None = None
     statuses: list[str] = field(default_factory=list)
@@ -204,7 +204,7 @@ def _column_order(flt: RankingFilter) -> list[Any]:
 
 
 def ordered_query(opening_id: int, flt: RankingFilter) -> Select[tuple[Application]]:
-    """The filtered query in the requested order, for exports of the whole list."""
+    """Order the filtered query as requested, for exports of the whole list."""
     query = filtered_query(opening_id, flt)
     if flt.sort == "rank":
         return query.order_by(*rank_order())
@@ -251,7 +251,7 @@ def _fetch(query: Select[tuple[Application]], offset: int, limit: int) -> list:
 
 
 def _stage_sorted_page(opening_id: int, flt: RankingFilter) -> list[Application]:
-    """A page sorted by one stage's score, scored applications first.
+    """Fetch a page sorted by one stage's score, scored applications first.
 
     The scored part walks the stage-result index in score order, so the first
     page reads few rows. Applications without that score fill the rest.
@@ -315,7 +315,7 @@ def ranking_page(opening: Opening, flt: RankingFilter) -> RankingPage:
 def stage_input(
     stage: Stage, result: StageResult | None, override: StageOverride | None
 ) -> StageInput:
-    """The composite's view of one stage: a completed score, or the override's."""
+    """Build the composite's input for one stage: a completed score or an override."""
     score = result.score if result is not None and result.complete else None
     waived = False
     if override is not None:

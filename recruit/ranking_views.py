@@ -52,7 +52,7 @@ def _enabled(opening: Opening) -> list[Stage]:
 
 
 def url_with(**changes: Any) -> str:
-    """The current URL with some query arguments replaced; None removes one."""
+    """Return the current URL with some query arguments replaced (None removes one)."""
     args = request.args.to_dict(flat=False)
     for key, value in changes.items():
         if value is None:
@@ -140,7 +140,7 @@ def bulk_decision(opening_id: int) -> Any:
 @bp.route("/openings/<int:opening_id>/ranking.csv")
 @roles_required(*STAFF)
 def export_csv(opening_id: int) -> Any:
-    """The filtered ranking as CSV, streamed, with every stage and language score."""
+    """Stream the filtered ranking as CSV, with every stage and language score."""
     opening = db.get_or_404(Opening, opening_id)
     stages = _enabled(opening)
     flt = parse_filter(request.args, stages)

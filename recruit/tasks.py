@@ -99,7 +99,7 @@ def dispatch_transitions(transition_ids: list[int]) -> int:
 
 
 def transition_payload(transition: StageTransition) -> dict[str, object]:
-    """The JSON form of a stage change, shared by webhooks and the API."""
+    """Serialise a stage change for webhooks and the API."""
     application = transition.application
     return {
         "transition_id": transition.id,
@@ -129,7 +129,7 @@ def notify_stage_finished(result_id: int) -> int:
     recruiters = db.session.scalars(
         select(User).where(User.role == Role.RECRUITER, User.active)
     ).all()
-    # NOTE: every active recruiter is told, because openings have no owners yet.
+    # NOTE: every active recruiter gets the email, because openings have no owners yet.
     for recruiter in recruiters:
         notifications.notify(
             f"stage-finished:{result.id}:{recruiter.id}",

@@ -21,10 +21,10 @@ API_ROLES = (Role.RECRUITER, Role.ADMIN)
 
 
 def digest(token: str) -> str:
-    """The stored form of a token.
+    """Hash a token into its stored form.
 
-    A token has 256 random bits, so a fast hash is enough: no guessing attack
-    gains from a slow one.
+    A token has 256 random bits, so a fast hash suffices, because a slow hash
+    only helps against guessable secrets such as passwords.
     """
     return hashlib.sha256(token.encode()).hexdigest()
 

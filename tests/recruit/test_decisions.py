@@ -189,3 +189,50 @@ def test_hire_page_shows_other_applications(app: Flask, client: FlaskClient) -> 
     assert confirmed.status_code == 302
     with app.app_context():
         assert db.session.get(Application, chosen_id).status == ApplicationStatus.HIRED
+
+
+@pytest.mark.postgres
+def test_concurrent_hires_postgres(tmp_path) -> None:  # noqa: ANN001
+    """Two transactions hiring one person: the second waits, then fails."""
+    import threading
+
+    import psycopg
+
+    from tests.conftest import build_app, postgres_database
+
+    with postgres_database() as url:
+        app = build_app(tmp_path, SQLALCHEMY_DATABASE_URI=url)
+        with app.app_context():
+            first = opening_with_weights("First")
+            second = opening_with_weights("Second")
+            person = candidate("pat@example.com")
+            ids = [
+                scored_application(first, "", {L: 80}, user=person).id,
+                scored_application(second, "", {L: 75}, user=person).id,
+            ]
+            db.engine.dispose()
+        hire_sql = "UPDATE application SET status = 'hired' WHERE id = %s"
+        errors: list[Exception] = []
+        with psycopg.connect(url) as one, psycopg.connect(url) as two:
+            one.execute(hire_sql, (ids[0],))
+
+            def second_hire() -> None:
+                try:
+                    two.execute(hire_sql, (ids[1],))
+                    two.commit()
+                except psycopg.errors.UniqueViolation as error:
+                    errors.append(error)
+                    two.rollback()
+
+            thread = threading.Thread(target=second_hire)
+            thread.start()
+            thread.join(timeout=1)
+            assert thread.is_alive()  # blocked on the first transaction's index entry
+            one.commit()
+            thread.join(timeout=10)
+            assert not thread.is_alive()
+            assert len(errors) == 1
+            hired = one.execute(
+                "SELECT id FROM application WHERE status = 'hired'"
+            ).fetchall()
+            assert hired == [(ids[0],)]
