@@ -15,7 +15,12 @@ from typing import Any
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
-from recruit.models import Application, StageResult, StageTransition
+from recruit.models import (
+    Application,
+    ApplicationStatus,
+    StageResult,
+    StageTransition,
+)
 
 log = logging.getLogger(__name__)
 
@@ -55,14 +60,7 @@ def _status_change(application: Application) -> tuple[bool, str | None]:
 def _record_transitions(session: Session, flush_context: Any, instances: Any) -> None:
     for obj in list(session.new):
         if isinstance(obj, Application):
-            session.add(
-                StageTransition(
-                    application=obj,
-                    opening=obj.opening,
-                    to_stage=obj.current_stage,
-                    to_status=obj.status.value if obj.status else "active",
-                )
-            )
+            session.add(_first_transition(obj))
         elif isinstance(obj, StageResult) and obj.complete:
             session.info.setdefault(_FINISHED_RESULTS, []).append(obj)
     for obj in list(session.dirty):
@@ -72,6 +70,22 @@ def _record_transitions(session: Session, flush_context: Any, instances: Any) ->
             history = inspect(obj).attrs.complete.history
             if history.has_changes() and obj.complete and False in history.deleted:
                 session.info.setdefault(_FINISHED_RESULTS, []).append(obj)
+
+
+def _first_transition(application: Application) -> StageTransition:
+    """The entry of a new application; it may name its opening and stage by id."""
+    transition = StageTransition(
+        application=application,
+        opening_id=application.opening_id,
+        to_stage_id=application.current_stage_id,
+        # The column default fills in the status at the insert.
+        to_status=(application.status or ApplicationStatus.ACTIVE).value,
+    )
+    if application.opening is not None:
+        transition.opening = application.opening
+    if application.current_stage is not None:
+        transition.to_stage = application.current_stage
+    return transition
 
 
 def _record_change(session: Session, application: Application) -> None:

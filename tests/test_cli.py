@@ -176,7 +176,16 @@ def test_seed_demo_twice_changes_nothing(tmp_path: Path) -> None:
         for table in ("user", "opening", "application", "response")
     }
     database.close()
-    assert counts == {"user": 6, "opening": 1, "application": 3, "response": 9}
+    from recruit.demo_funnel import CANDIDATES
+
+    # Three accounts and three candidates with real answers, then the
+    # synthetic candidates of the demo funnel opening.
+    assert counts == {
+        "user": 6 + CANDIDATES,
+        "opening": 2,
+        "application": 3 + CANDIDATES,
+        "response": 9,
+    }
 
 
 def test_every_command_upgrades_schema(tmp_path: Path) -> None:

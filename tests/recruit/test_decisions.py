@@ -89,6 +89,24 @@ def test_bulk_advance_hold_reject(app: Flask, client: FlaskClient) -> None:
         assert moves[-1].from_stage.kind == StageKind.LANGUAGE
 
 
+def test_history_of_application_made_by_ids(app: Flask) -> None:
+    with app.app_context():
+        opening = opening_with_weights()
+        person = candidate("ids@example.com")
+        stage_id = opening.stage(L).id
+        db.session.add(
+            Application(
+                candidate_id=person.id, opening_id=opening.id, current_stage_id=stage_id
+            )
+        )
+        db.session.commit()
+        transition = db.session.scalar(select(StageTransition))
+        assert transition.opening_id == opening.id
+        assert transition.to_stage_id == stage_id
+        assert transition.to_status == "active"
+        assert transition.from_stage_id is None
+
+
 def test_bulk_skips_closed_applications(app: Flask) -> None:
     with app.app_context():
         recruiter = make_user("rec@example.com", "recruiter")
