@@ -394,9 +394,11 @@ def worker_command(concurrency: int | None, loglevel: str) -> None:
     from flask import current_app
 
     from assessments.tasks import start_requeue_loop
+    from recruit.tasks import start_sweep_loop
 
     celery_app = current_app.extensions["celery"]
     start_requeue_loop(current_app._get_current_object())  # type: ignore[attr-defined]
+    start_sweep_loop(current_app._get_current_object())  # type: ignore[attr-defined]
     argv = ["worker", f"--loglevel={loglevel}"]
     if concurrency:
         argv.append(f"--concurrency={concurrency}")

@@ -4,15 +4,27 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import threading
+import time
+from datetime import timedelta
 
 from celery import Task, shared_task
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from app import db
+from app import db, utcnow
 from recruit import notifications, ranking, webhooks
-from recruit.models import Role, StageResult, StageTransition, User
+from recruit.models import (
+    DeliveryStatus,
+    Notification,
+    NotificationStatus,
+    Role,
+    StageResult,
+    StageTransition,
+    User,
+    WebhookDelivery,
+)
 
 log = logging.getLogger(__name__)
 
@@ -145,3 +157,62 @@ def notify_stage_finished(result_id: int) -> int:
         )
     db.session.commit()
     return len(recruiters)
+
+
+# Emails and deliveries still pending this long after they were recorded are
+# queued again, e.g. because the broker was down at the commit.
+STALE_AFTER = timedelta(minutes=30)
+SWEEP_INTERVAL_S = 300.0
+
+
+def requeue_pending(stale_after: timedelta = STALE_AFTER) -> int:
+    """Queue again the emails and webhook deliveries left pending; return how many.
+
+    NOTE: a task that is still retrying may then run twice at once and send an
+    email twice. Webhook receivers drop the copy by the event's ``id``.
+    """
+    cutoff = utcnow() - stale_after
+    notification_ids = db.session.scalars(
+        select(Notification.id).where(
+            Notification.status == NotificationStatus.PENDING,
+            Notification.created_at < cutoff,
+        )
+    ).all()
+    delivery_ids = db.session.scalars(
+        select(WebhookDelivery.id).where(
+            WebhookDelivery.status == DeliveryStatus.PENDING,
+            WebhookDelivery.created_at < cutoff,
+        )
+    ).all()
+    queued = 0
+    for task, ids in (
+        (send_notification, notification_ids),
+        (deliver_webhook, delivery_ids),
+    ):
+        for row_id in ids:
+            try:
+                task.apply_async(args=[row_id], retry=False)
+            except Exception:  # noqa: BLE001 - the broker is still down; next sweep
+                log.exception("could not queue %s(%s)", task.name, row_id)
+                return queued
+            queued += 1
+    if queued:
+        log.info("queued %d pending emails and webhook deliveries again", queued)
+    return queued
+
+
+def start_sweep_loop(flask_app: Flask, interval_s: float = SWEEP_INTERVAL_S) -> None:
+    """Run ``requeue_pending`` now and every ``interval_s`` in a daemon thread."""
+
+    def loop() -> None:
+        while True:
+            try:
+                with flask_app.app_context():
+                    requeue_pending()
+            except Exception:  # noqa: BLE001 - the loop must outlive a bad round
+                log.exception(
+                    "pending sweep failed; trying again in %.0f s", interval_s
+                )
+            time.sleep(interval_s)
+
+    threading.Thread(target=loop, name="pending-sweep", daemon=True).start()

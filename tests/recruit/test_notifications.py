@@ -121,3 +121,33 @@ def test_recruiters_told_when_stage_finishes(app: Flask) -> None:
         text = next(outbox_dir().glob("*.eml")).read_text()
         assert "Ana finished" in text
         assert f"/recruit/applications/{application.id}" in text
+
+
+def test_sweep_requeues_stale_pending(app: Flask) -> None:
+    from datetime import timedelta
+
+    from celery.signals import before_task_publish
+
+    from app import utcnow
+    from recruit.tasks import requeue_pending
+
+    with app.app_context():
+        user = make_user("ana@example.com", "candidate")
+        fresh = notify("fresh", "hired", user, {"opening": "Chat"})
+        stale = notify("stale", "hired", user, {"opening": "Chat"})
+        stale.created_at = utcnow() - timedelta(hours=1)
+        db.session.commit()
+        published: list[object] = []
+
+        def record(
+            sender: object = None, body: object = None, **kwargs: object
+        ) -> None:
+            published.append(body)
+
+        before_task_publish.connect(record)
+        try:
+            assert requeue_pending() == 1
+        finally:
+            before_task_publish.disconnect(record)
+        assert published[0][0] == [stale.id]
+        assert fresh.id != stale.id
