@@ -35,7 +35,7 @@ from recruit.models import (
     Role,
     Stage,
 )
-from recruit.ranking import PAGE_SIZES, parse_filter, ranking_page
+from recruit.ranking import PAGE_SIZES, overrides_for, parse_filter, ranking_page
 from recruit.ranking_forms import BulkDecisionForm, OpeningSettingsForm
 from scoring.cefr import BANDS
 
@@ -68,6 +68,7 @@ def render_ranking(opening: Opening) -> Any:
     stages = _enabled(opening)
     flt = parse_filter(request.args, stages)
     page = ranking_page(opening, flt)
+    overridden = {key[0] for key in overrides_for([a.id for a in page.rows])}
     pages = max(1, -(-page.total // flt.per_page))
     has_next = flt.page < pages or (
         page.total_capped and len(page.rows) == flt.per_page
@@ -82,6 +83,7 @@ def render_ranking(opening: Opening) -> Any:
         flt=flt,
         pages=pages,
         has_next=has_next,
+        overridden=overridden,
         statuses=[status.value for status in ApplicationStatus],
         languages=sorted(opening.languages or []),
         bands=BANDS,
