@@ -1,7 +1,8 @@
 """Pipeline history and follow-up work that starts once a change is committed.
 
 A session listener writes a ``StageTransition`` whenever an application is
-created or its stage or status changes, whichever code made the change. Tasks
+created or its stage or status changes through the ORM, whichever module made
+the change. Bulk ``UPDATE`` statements bypass it. Tasks
 registered with ``queue_after_commit`` are sent to the broker only after the
 commit, so a worker never reads a row that is not there yet; a rollback drops
 them.
