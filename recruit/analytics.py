@@ -9,7 +9,7 @@ from datetime import datetime
 from statistics import fmean
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Integer, and_, case, cast, func, select
 
 from app import db, utcnow
 from recruit.models import (
@@ -33,12 +33,14 @@ from scoring.statistics import (
 
 KIND_ORDER = list(StageKind)
 DAY_S = 86400.0
+HISTOGRAM_BINS = 10
 
-# Application id -> (cohort label, outcome value), e.g. an onboarding result.
+# Called with opening ids; returns application id -> (cohort label, outcome
+# value), e.g. an onboarding result of the person hired through it.
 OutcomeProvider = Callable[[Sequence[int]], Mapping[int, tuple[str, float]]]
 
 
-def no_outcomes(application_ids: Sequence[int]) -> Mapping[int, tuple[str, float]]:
+def no_outcomes(opening_ids: Sequence[int]) -> Mapping[int, tuple[str, float]]:
     """Return no outcomes: the default until onboarding records results."""
     return {}
 
@@ -55,7 +57,9 @@ class StageStats:
     next_reached: int | None = None
     completed: int = 0
     passed: int = 0
-    scores: list[float] = field(default_factory=list)
+    score_total: float = 0.0
+    # Completed stages per band of 10 points, 0-10 up to 90-100.
+    bins: list[int] = field(default_factory=lambda: [0] * HISTOGRAM_BINS)
     days_in_stage: list[float] = field(default_factory=list)
     agreement_n: int = 0
     agreement_r: float | None = None
@@ -78,11 +82,11 @@ class StageStats:
 
     @property
     def mean_score(self) -> float | None:
-        return round(fmean(self.scores), 1) if self.scores else None
+        return round(self.score_total / self.completed, 1) if self.completed else None
 
     @property
     def histogram(self) -> list[int]:
-        return histogram(self.scores)
+        return self.bins
 
 
 @dataclass
@@ -133,25 +137,22 @@ def funnel_report(
     }
     kinds = [kind for kind in KIND_ORDER if kind in names]
     stats = {kind: StageStats(kind.value, names[kind]) for kind in kinds}
-    rows = db.session.execute(
+    groups = db.session.execute(
         select(
-            Application.id,
             Application.opening_id,
             Application.status,
             Stage.position,
+            func.count(Application.id),
         )
         .outerjoin(Stage, Stage.id == Application.current_stage_id)
         .where(Application.opening_id.in_(opening_ids))
+        .group_by(Application.opening_id, Application.status, Stage.position)
     ).all()
     statuses: dict[str, int] = defaultdict(int)
-    status_by_id: dict[int, ApplicationStatus] = {}
-    for app_id, opening_id, status, position in rows:
-        statuses[status.value] += 1
-        status_by_id[app_id] = status
-        _count_reached(stats, stages_by_opening[opening_id], status, position)
-    outcomes = _add_results(
-        stats, opening_ids, status_by_id, provider or outcome_provider
-    )
+    for opening_id, status, position, count in groups:
+        statuses[status.value] += count
+        _count_reached(stats, stages_by_opening[opening_id], status, position, count)
+    outcomes = _add_results(stats, opening_ids, provider or outcome_provider)
     _add_durations(stats, opening_ids)
     return FunnelReport(
         title=title,
@@ -168,8 +169,9 @@ def _count_reached(
     stages: Sequence[Stage],
     status: ApplicationStatus,
     position: int | None,
+    count: int,
 ) -> None:
-    """Count the stages this application reached; a hire reached every stage."""
+    """Count the stages that ``count`` applications reached; a hire reached all."""
 
     def reached(stage: Stage) -> bool:
         if status == ApplicationStatus.HIRED:
@@ -183,59 +185,94 @@ def _count_reached(
             entry.next_reached = 0
         if not reached(stage):
             continue
-        entry.reached += 1
+        entry.reached += count
         if has_next and reached(stages[index + 1]):
-            entry.next_reached = (entry.next_reached or 0) + 1
+            entry.next_reached = (entry.next_reached or 0) + count
 
 
 def _add_results(
     stats: Mapping[StageKind, StageStats],
     opening_ids: Sequence[int],
-    status_by_id: Mapping[int, ApplicationStatus],
     provider: OutcomeProvider,
 ) -> int:
     """Add pass rates, scores, agreement with decisions and predictive validity.
 
+    Counts and histograms are summed in the database; only the scores of
+    decided applications, and of those with an outcome, come back row by row.
     Returns how many applications have an outcome.
     """
-    results = db.session.execute(
+    completed = and_(
+        Stage.opening_id.in_(opening_ids),
+        StageResult.complete,
+        StageResult.score.is_not(None),
+    )
+    band = cast(StageResult.score / 10, Integer)
+    sums = db.session.execute(
         select(
-            StageResult.application_id,
             Stage.kind,
-            StageResult.score,
-            StageResult.passed,
+            band,
+            func.count(StageResult.id),
+            func.sum(case((StageResult.passed, 1), else_=0)),
+            func.sum(StageResult.score),
         )
         .join(Stage, Stage.id == StageResult.stage_id)
-        .where(
-            Stage.opening_id.in_(opening_ids),
-            StageResult.complete,
-            StageResult.score.is_not(None),
-        )
+        .where(completed)
+        .group_by(Stage.kind, band)
     ).all()
-    outcomes = provider(list(status_by_id))
-    decided: dict[StageKind, list[tuple[float, bool]]] = defaultdict(list)
-    predicted: dict[StageKind, dict[str, list[tuple[float, float]]]] = defaultdict(
-        lambda: defaultdict(list)
-    )
-    for app_id, kind, score, passed in results:
+    for kind, bin_index, count, passed, total in sums:
         if kind not in stats:
             continue
         entry = stats[kind]
-        entry.completed += 1
-        entry.passed += bool(passed)
-        entry.scores.append(score)
-        status = status_by_id.get(app_id)
-        if status in (ApplicationStatus.HIRED, ApplicationStatus.REJECTED):
-            decided[kind].append((score, status == ApplicationStatus.HIRED))
-        if app_id in outcomes:
-            cohort, value = outcomes[app_id]
-            predicted[kind][cohort].append((score, value))
-    for kind, pairs in decided.items():
-        scores = [score for score, _hired in pairs]
-        hired = [flag for _score, flag in pairs]
-        stats[kind].agreement_n = len(pairs)
+        entry.completed += count
+        entry.passed += passed or 0
+        entry.score_total += total or 0.0
+        entry.bins[min(int(bin_index), HISTOGRAM_BINS - 1)] += count
+    decided = db.session.execute(
+        select(Stage.kind, StageResult.score, Application.status)
+        .join(Stage, Stage.id == StageResult.stage_id)
+        .join(Application, Application.id == StageResult.application_id)
+        .where(
+            completed,
+            Application.status.in_(
+                [ApplicationStatus.HIRED, ApplicationStatus.REJECTED]
+            ),
+        )
+    ).all()
+    pairs: dict[StageKind, list[tuple[float, bool]]] = defaultdict(list)
+    for kind, score, status in decided:
+        pairs[kind].append((score, status == ApplicationStatus.HIRED))
+    for kind, rows in pairs.items():
+        if kind not in stats:
+            continue
+        scores = [score for score, _hired in rows]
+        hired = [flag for _score, flag in rows]
+        stats[kind].agreement_n = len(rows)
         stats[kind].agreement_r = point_biserial(scores, hired)
         stats[kind].agreement_auc = auc(scores, hired)
+    outcomes = provider(list(opening_ids))
+    if outcomes:
+        _add_validity(stats, completed, outcomes)
+    return len(outcomes)
+
+
+def _add_validity(
+    stats: Mapping[StageKind, StageStats],
+    completed: Any,
+    outcomes: Mapping[int, tuple[str, float]],
+) -> None:
+    """Correlate each stage's score with the outcomes, per cohort."""
+    rows = db.session.execute(
+        select(StageResult.application_id, Stage.kind, StageResult.score)
+        .join(Stage, Stage.id == StageResult.stage_id)
+        .where(completed)
+    ).all()
+    predicted: dict[StageKind, dict[str, list[tuple[float, float]]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
+    for app_id, kind, score in rows:
+        if app_id in outcomes and kind in stats:
+            cohort, value = outcomes[app_id]
+            predicted[kind][cohort].append((score, value))
     for kind, cohorts in predicted.items():
         stats[kind].validity = [
             (
@@ -244,7 +281,6 @@ def _add_results(
             )
             for cohort, pairs in sorted(cohorts.items())
         ]
-    return len(outcomes)
 
 
 def _add_durations(

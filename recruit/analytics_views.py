@@ -79,7 +79,7 @@ def charts(report: FunnelReport) -> dict[str, Any]:
             ),
         )
         for stage in report.stages
-        if stage.scores
+        if stage.completed
     ]
     languages = [
         (

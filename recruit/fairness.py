@@ -6,11 +6,13 @@ shows them beside a candidate, and scoring never reads them.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from statistics import median
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 
 from app import db
 from recruit.models import (
@@ -23,7 +25,7 @@ from recruit.models import (
     StageKind,
     StageResult,
 )
-from scoring.impact import CategoryRate, impact_table, scoring_counts, selection_counts
+from scoring.impact import CategoryRate, impact_table
 
 UNKNOWN = "unknown"
 
@@ -45,57 +47,81 @@ def _categories(sex: Sex | None, race: RaceEthnicity | None) -> dict[str, str]:
     return {"sex": sex_value, "race_ethnicity": race_value, "intersection": both}
 
 
-def _tables(rows: Sequence[tuple[dict[str, str], Any]], scoring: bool) -> Any:
+# One row per (sex, race/ethnicity) pair: the people, and how many were selected.
+Group = tuple[Sex | None, RaceEthnicity | None, int, int]
+
+
+def _tables(groups: Sequence[Group]) -> dict[str, list[CategoryRate]]:
+    """Fold (sex, race/ethnicity) groups into an impact table per dimension."""
     tables: dict[str, list[CategoryRate]] = {}
-    middle = None
     for dimension in ("sex", "race_ethnicity", "intersection"):
-        pairs = [(cats[dimension], value) for cats, value in rows]
-        if scoring:
-            middle, counts = scoring_counts(pairs)
-        else:
-            counts = selection_counts(pairs)
+        counts: dict[str, tuple[int, int]] = {}
+        for sex, race, total, selected in groups:
+            category = _categories(sex, race)[dimension]
+            known_selected, known_total = counts.get(category, (0, 0))
+            counts[category] = (known_selected + selected, known_total + total)
         tables[dimension] = sorted(
             impact_table(counts, unknown=UNKNOWN),
             key=lambda row: (row.category == UNKNOWN, str(row.category)),
         )
-    return middle, tables
+    return tables
+
+
+def _grouped(selected: Any, *conditions: Any, by_kind: bool = False) -> list[Any]:
+    """Count people and selections per (sex, race/ethnicity), in the database."""
+    columns = [
+        DemographicResponse.sex,
+        DemographicResponse.race_ethnicity,
+        func.count(Application.id),
+        func.sum(case((selected, 1), else_=0)),
+    ]
+    query = select(*([Stage.kind] if by_kind else []), *columns).select_from(
+        Application
+    )
+    query = query.outerjoin(
+        DemographicResponse, DemographicResponse.user_id == Application.candidate_id
+    )
+    if by_kind:
+        query = query.join(
+            StageResult, StageResult.application_id == Application.id
+        ).join(Stage, Stage.id == StageResult.stage_id)
+    group = [DemographicResponse.sex, DemographicResponse.race_ethnicity]
+    return db.session.execute(
+        query.where(*conditions).group_by(*([Stage.kind] if by_kind else []), *group)
+    ).all()
 
 
 def fairness_report(opening_ids: Sequence[int]) -> list[ImpactSection]:
-    """Sections for hiring, passing each stage, and scoring above the median."""
-    people = db.session.execute(
-        select(
-            Application.id,
-            Application.status,
-            Application.composite_score,
-            DemographicResponse.sex,
-            DemographicResponse.race_ethnicity,
+    """Sections for hiring, scoring above the median, and passing each stage."""
+    in_openings = Application.opening_id.in_(opening_ids)
+    hired = _grouped(Application.status == ApplicationStatus.HIRED, in_openings)
+    sections = [ImpactSection("hired", "selection", None, _tables(hired))]
+
+    scored = Application.composite_score.is_not(None)
+    scores = list(
+        db.session.scalars(
+            select(Application.composite_score).where(in_openings, scored)
         )
-        .outerjoin(
-            DemographicResponse,
-            DemographicResponse.user_id == Application.candidate_id,
-        )
-        .where(Application.opening_id.in_(opening_ids))
-    ).all()
-    categories = {row[0]: _categories(row[3], row[4]) for row in people}
-    sections = []
-    hired = [(categories[row[0]], row[1] == ApplicationStatus.HIRED) for row in people]
-    middle, tables = _tables(hired, scoring=False)
-    sections.append(ImpactSection("hired", "selection", None, tables))
-    scored = [(categories[row[0]], row[2]) for row in people if row[2] is not None]
-    middle, tables = _tables(scored, scoring=True)
-    sections.append(ImpactSection("composite", "scoring", middle, tables))
-    results = db.session.execute(
-        select(StageResult.application_id, Stage.kind, StageResult.passed)
-        .join(Stage, Stage.id == StageResult.stage_id)
-        .where(Stage.opening_id.in_(opening_ids), StageResult.passed.is_not(None))
-    ).all()
-    by_kind: dict[str, list[tuple[dict[str, str], bool]]] = {}
-    for app_id, kind, passed in results:
-        if app_id in categories:
-            by_kind.setdefault(kind.value, []).append((categories[app_id], passed))
+    )
+    middle = float(median(scores)) if scores else None
+    if middle is not None:
+        above = _grouped(Application.composite_score > middle, in_openings, scored)
+    else:
+        above = []
+    sections.append(ImpactSection("composite", "scoring", middle, _tables(above)))
+
+    passed = _grouped(
+        StageResult.passed,
+        in_openings,
+        StageResult.passed.is_not(None),
+        by_kind=True,
+    )
+    by_kind: dict[str, list[Group]] = defaultdict(list)
+    for kind, sex, race, total, selected in passed:
+        by_kind[kind.value].append((sex, race, total, selected))
     order = [kind.value for kind in StageKind]
-    for kind, rows in sorted(by_kind.items(), key=lambda item: order.index(item[0])):
-        middle, tables = _tables(rows, scoring=False)
-        sections.append(ImpactSection(f"passed:{kind}", "selection", None, tables))
+    for kind in sorted(by_kind, key=order.index):
+        sections.append(
+            ImpactSection(f"passed:{kind}", "selection", None, _tables(by_kind[kind]))
+        )
     return sections
