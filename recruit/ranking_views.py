@@ -24,6 +24,7 @@ from sqlalchemy.orm import joinedload
 
 from app import db, utcnow
 from recruit import audit
+from recruit.auth import _safe_next as safe_next
 from recruit.auth import roles_required
 from recruit.decisions import DecisionError, bulk_decide
 from recruit.events import queue_after_commit
@@ -102,11 +103,9 @@ def render_ranking(opening: Opening) -> Any:
 def bulk_decision(opening_id: int) -> Any:
     opening = db.get_or_404(Opening, opening_id)
     form = BulkDecisionForm()
-    back = request.form.get("next") or url_for(
+    back = safe_next(request.form.get("next")) or url_for(
         "recruit.opening_ranking", opening_id=opening.id
     )
-    if not back.startswith("/"):
-        back = url_for("recruit.opening_ranking", opening_id=opening.id)
     if not form.validate_on_submit():
         flash(_("The decision form was not valid; nothing changed."), "error")
         return redirect(back)

@@ -42,6 +42,20 @@ class DeliveryFailed(Exception):
     """The receiver did not accept a delivery; a later try may succeed."""
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Treat a redirect as a failed delivery instead of following it.
+
+    urllib would repeat a redirected POST as a GET without the body, possibly to
+    another host, so the receiver must answer at the registered URL itself.
+    """
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirect)
+
+
 def new_secret() -> str:
     return secrets.token_urlsafe(32)
 
@@ -136,7 +150,7 @@ def deliver(delivery_id: int) -> str:
     delivery.attempts += 1
     timeout = float(current_app.config["WEBHOOK_TIMEOUT_S"])
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+        with _opener.open(request, timeout=timeout) as response:
             status = response.status
     except urllib.error.HTTPError as error:
         status = error.code

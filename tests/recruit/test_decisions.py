@@ -254,3 +254,20 @@ def test_concurrent_hires_postgres(tmp_path) -> None:  # noqa: ANN001
                 "SELECT id FROM application WHERE status = 'hired'"
             ).fetchall()
             assert hired == [(ids[0],)]
+
+
+def test_bulk_form_ignores_offsite_next(app: Flask, client: FlaskClient) -> None:
+    with app.app_context():
+        make_user("rec@example.com", "recruiter")
+        opening_id = opening_with_weights().id
+    log_in(client, "rec@example.com")
+    response = client.post(
+        f"/recruit/openings/{opening_id}/decisions",
+        data={
+            "csrf_token": csrf_token(client),
+            "action": "hold",
+            "next": "//evil.example/phish",
+        },
+    )
+    assert response.status_code == 302
+    assert response.location == f"/recruit/openings/{opening_id}"

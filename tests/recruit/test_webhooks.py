@@ -138,3 +138,38 @@ def test_transitions_publish_once(tmp_path: Path) -> None:
         assert dispatch_transitions.apply(args=[ids]).get() == len(ids)
         assert dispatch_transitions.apply(args=[ids]).get() == 0
         assert publish("hired", "hire:1", {}) == 0  # nobody subscribed to hires
+
+
+class RedirectingReceiver(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:  # noqa: N802
+        self.send_response(302)
+        self.send_header("Location", "http://127.0.0.1:9/elsewhere")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+
+def test_redirect_is_a_failed_delivery(tmp_path: Path) -> None:
+    from recruit.webhooks import DeliveryFailed, deliver
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), RedirectingReceiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    app = build_app(tmp_path)
+    try:
+        with app.app_context():
+            url = f"http://127.0.0.1:{server.server_port}/"
+            db.session.add(Webhook(url=url, secret=SECRET, events=["hired"]))
+            db.session.commit()
+            assert publish("hired", "hire:7", {"application_id": 7}) == 1
+            db.session.commit()
+            delivery = db.session.scalar(select(WebhookDelivery))
+            with pytest.raises(DeliveryFailed, match="HTTP 302"):
+                deliver(delivery.id)
+            db.session.expire_all()
+            delivery = db.session.get(WebhookDelivery, delivery.id)
+            assert delivery.status == DeliveryStatus.PENDING
+            assert delivery.last_status_code == 302
+            assert delivery.attempts == 1
+    finally:
+        server.shutdown()
