@@ -159,6 +159,8 @@ class StageTransition(db.Model):
     __table_args__ = (
         Index("ix_stage_transition_application_at", "application_id", "at"),
         Index("ix_stage_transition_at", "at", "id"),
+        # Analytics read one opening's history in application order.
+        Index("ix_stage_transition_opening", "opening_id", "application_id", "at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

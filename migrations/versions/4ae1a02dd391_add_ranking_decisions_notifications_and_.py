@@ -166,6 +166,7 @@ def upgrade():
     with op.batch_alter_table('stage_transition', schema=None) as batch_op:
         batch_op.create_index('ix_stage_transition_application_at', ['application_id', 'at'], unique=False)
         batch_op.create_index('ix_stage_transition_at', ['at', 'id'], unique=False)
+        batch_op.create_index('ix_stage_transition_opening', ['opening_id', 'application_id', 'at'], unique=False)
 
     with op.batch_alter_table('application', schema=None) as batch_op:
         batch_op.create_index('ix_application_opening_created', ['opening_id', 'created_at'], unique=False)
@@ -219,6 +220,7 @@ def downgrade():
         batch_op.drop_index('ix_application_opening_created')
 
     with op.batch_alter_table('stage_transition', schema=None) as batch_op:
+        batch_op.drop_index('ix_stage_transition_opening')
         batch_op.drop_index('ix_stage_transition_at')
         batch_op.drop_index('ix_stage_transition_application_at')
 
