@@ -97,6 +97,8 @@ babel = Babel()
 
 log = logging.getLogger(__name__)
 
+TRUE_WORDS = {"1", "true", "yes", "on"}
+
 # Environment variable -> (config key, parser). Each switches one part for scale.
 ENVIRONMENT_SETTINGS: dict[str, tuple[str, Any]] = {
     "DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", str),
@@ -110,6 +112,13 @@ ENVIRONMENT_SETTINGS: dict[str, tuple[str, Any]] = {
     "FRONTLINE_SECRET_KEY": ("SECRET_KEY", str),
     "FRONTLINE_LOG_LEVEL": ("LOG_LEVEL", str),
     "FRONTLINE_BASE_URL": ("BASE_URL", str),
+    "FRONTLINE_MAIL_FROM": ("MAIL_FROM", str),
+    "FRONTLINE_SMTP_HOST": ("SMTP_HOST", str),
+    "FRONTLINE_SMTP_PORT": ("SMTP_PORT", int),
+    "FRONTLINE_SMTP_USERNAME": ("SMTP_USERNAME", str),
+    "FRONTLINE_SMTP_PASSWORD": ("SMTP_PASSWORD", str),
+    "FRONTLINE_SMTP_STARTTLS": ("SMTP_STARTTLS", lambda v: v.lower() in TRUE_WORDS),
+    "FRONTLINE_SMTP_SSL": ("SMTP_SSL", lambda v: v.lower() in TRUE_WORDS),
 }
 
 
@@ -153,6 +162,7 @@ def create_app(
     from courses import views as course_views
     from recruit import auth, interview, public, screening_views, views
     from recruit import cli as recruit_cli
+    from recruit.blueprints import register_ranking
     from recruit.services import connect_signals
 
     app.register_blueprint(auth.bp)
@@ -160,6 +170,7 @@ def create_app(
     app.register_blueprint(views.bp)
     app.register_blueprint(screening_views.bp)
     app.register_blueprint(interview.bp)
+    register_ranking(app)
     app.register_blueprint(assessment_views.bp)
     app.register_blueprint(task_views.bp)
     app.register_blueprint(course_views.bp)
@@ -170,12 +181,32 @@ def create_app(
     app.cli.add_command(serve_command)
     app.cli.add_command(worker_command)
     connect_signals()
+    connect_hiring_to_onboarding()
     register_web_hooks(app)
 
     import assessments.tasks  # noqa: F401  (registers the Celery tasks)
     import courses.tasks  # noqa: F401
+    import recruit.events  # noqa: F401  (records the pipeline's history)
+    import recruit.tasks  # noqa: F401
 
     return app
+
+
+def connect_hiring_to_onboarding() -> None:
+    """Enrol each new hire in the onboarding courses of the opening they joined.
+
+    The hiring pipeline and the courses know nothing of each other; this is
+    where the application joins them. Connecting twice keeps one receiver.
+    """
+    from recruit.decisions import application_hired
+
+    application_hired.connect(_enrol_new_hire, weak=False)
+
+
+def _enrol_new_hire(application: Any) -> None:
+    from courses.services import enrol_on_hire
+
+    enrol_on_hire(application.candidate_id, application.opening_id)
 
 
 def load_config(app: Flask, overrides: dict[str, Any] | None) -> None:
@@ -197,6 +228,18 @@ def load_config(app: Flask, overrides: dict[str, Any] | None) -> None:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,
+        MAIL_FROM="frontline@localhost",
+        SMTP_HOST=None,
+        SMTP_PORT=587,
+        SMTP_USERNAME=None,
+        SMTP_PASSWORD=None,
+        SMTP_STARTTLS=False,
+        SMTP_SSL=False,
+        SMTP_TIMEOUT_S=20.0,
+        MAIL_RETRY_BASE_S=60.0,
+        WEBHOOK_TIMEOUT_S=10.0,
+        WEBHOOK_RETRY_BASE_S=30.0,
+        API_TOKEN_DAYS=90,
         CELERY_BROKER_URL=f"sqla+sqlite:///{instance / 'celery-broker.sqlite'}",
         CELERY_RESULT_BACKEND=f"db+sqlite:///{instance / 'celery-results.sqlite'}",
     )
@@ -269,8 +312,11 @@ def _tune_sqlite(dbapi_connection: Any, connection_record: Any) -> None:
 
 
 def _select_locale() -> str | None:
-    from flask import current_app, request
+    from flask import current_app, has_request_context, request
 
+    # Tasks and commands have no request; they use the default locale.
+    if not has_request_context():
+        return None
     return request.accept_languages.best_match(current_app.config["LANGUAGES"])
 
 
@@ -388,9 +434,11 @@ def worker_command(concurrency: int | None, loglevel: str) -> None:
     from flask import current_app
 
     from assessments.tasks import start_requeue_loop
+    from recruit.tasks import start_sweep_loop
 
     celery_app = current_app.extensions["celery"]
     start_requeue_loop(current_app._get_current_object())  # type: ignore[attr-defined]
+    start_sweep_loop(current_app._get_current_object())  # type: ignore[attr-defined]
     argv = ["worker", f"--loglevel={loglevel}"]
     if concurrency:
         argv.append(f"--concurrency={concurrency}")

@@ -17,6 +17,7 @@ from assessments.models import Assessment, Attempt, Item
 from assessments.services import start_attempt, submit_audio, submit_text
 from courses.demo import seed_demo_learning
 from recruit.auth import create_user, find_user
+from recruit.demo_funnel import seed_funnel_demo
 from recruit.demo_stages import add_stage_content
 from recruit.models import Application, Opening, Role, StageKind, User
 from recruit.screening import knockout_questions, submit_screening
@@ -107,6 +108,7 @@ def seed_demo() -> list[str]:
             added.append(f"candidate {candidate.email}")
     added += seed_demo_learning(opening.id)
     db.session.commit()
+    added += seed_funnel_demo(DEMO_PASSWORD)
     return added
 
 

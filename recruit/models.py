@@ -350,3 +350,46 @@ class ScorecardRating(db.Model):
 
     scorecard: Mapped[Scorecard] = relationship(back_populates="ratings")
     competency: Mapped[InterviewCompetency] = relationship()
+
+
+# Ranking and decisions live in their own module; importing it here registers
+# the tables with the rest of the pipeline's models.
+from recruit.models_ranking import (  # noqa: E402
+    ApiToken,
+    ApplicationLanguage,
+    AuditEvent,
+    DeliveryStatus,
+    DemographicResponse,
+    Notification,
+    NotificationStatus,
+    RaceEthnicity,
+    Sex,
+    StageOverride,
+    StageTransition,
+    Webhook,
+    WebhookDelivery,
+)
+
+__all__ = [
+    "ApiToken",
+    "Application",
+    "ApplicationLanguage",
+    "ApplicationStatus",
+    "AuditEvent",
+    "DeliveryStatus",
+    "DemographicResponse",
+    "Notification",
+    "NotificationStatus",
+    "Opening",
+    "RaceEthnicity",
+    "Role",
+    "Sex",
+    "Stage",
+    "StageKind",
+    "StageOverride",
+    "StageResult",
+    "StageTransition",
+    "User",
+    "Webhook",
+    "WebhookDelivery",
+]

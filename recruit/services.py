@@ -22,7 +22,8 @@ from recruit.models import (
     StageResult,
     User,
 )
-from scoring.composite import SkillScore, StageInput, composite_score, language_result
+from recruit.ranking import overrides_for, refresh_languages, stage_input
+from scoring.composite import SkillScore, composite_score, language_result
 
 log = logging.getLogger(__name__)
 
@@ -207,12 +208,11 @@ def _skill_score(response: Response) -> SkillScore | None:
 def recompute_application(application: Application) -> None:
     """Refresh every stage result, the composite and the ranking keys, then advance."""
     inputs = []
+    overrides = overrides_for([application.id])
     for stage in enabled_stages(application.opening):
         result = recompute_stage(application, stage)
-        score = result.score if result is not None and result.complete else None
-        inputs.append(
-            StageInput(stage.kind.value, stage.weight, stage.pass_mark, score)
-        )
+        override = overrides.get((application.id, stage.id))
+        inputs.append(stage_input(stage, result, override))
     composite = composite_score(inputs)
     application.composite_score = composite.score
     application.knocked_out = composite.knocked_out
@@ -222,6 +222,8 @@ def recompute_application(application: Application) -> None:
     language = application.result_for(language_stage) if language_stage else None
     application.language_score = language.score if language else None
     application.language_cefr = _lowest_band(language.details) if language else None
+    if language is not None:
+        refresh_languages(application, language.details)
     _advance_if_passed(application)
     db.session.commit()
 

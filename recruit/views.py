@@ -13,7 +13,7 @@ from assessments.storage import get_storage, mime_type_for
 from recruit.auth import roles_required
 from recruit.evidence import highlight_text, mark_transcript
 from recruit.models import Application, Opening, Role
-from recruit.services import enabled_stages, ranking, stage_attempts
+from recruit.services import enabled_stages, stage_attempts
 
 bp = Blueprint("recruit", __name__, url_prefix="/recruit")
 
@@ -37,15 +37,9 @@ def openings() -> Any:
 @bp.route("/openings/<int:opening_id>")
 @roles_required(*STAFF)
 def opening_ranking(opening_id: int) -> Any:
-    opening = db.get_or_404(Opening, opening_id)
-    stages = enabled_stages(opening)
-    applications = ranking(opening)
-    return render_template(
-        "recruit/ranking.html",
-        opening=opening,
-        stages=stages,
-        applications=applications,
-    )
+    from recruit.ranking_views import render_ranking
+
+    return render_ranking(db.get_or_404(Opening, opening_id))
 
 
 @bp.route("/applications/<int:application_id>")

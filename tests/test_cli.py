@@ -176,8 +176,16 @@ def test_seed_demo_twice_changes_nothing(tmp_path: Path) -> None:
         for table in ("user", "opening", "application", "response")
     }
     database.close()
-    # The six accounts and three candidates of recruit, and the hired trainee.
-    assert counts == {"user": 7, "opening": 1, "application": 4, "response": 9}
+    from recruit.demo_funnel import CANDIDATES
+
+    # Three accounts, three candidates with real answers and the hired trainee,
+    # then the synthetic candidates of the demo funnel opening.
+    assert counts == {
+        "user": 7 + CANDIDATES,
+        "opening": 2,
+        "application": 4 + CANDIDATES,
+        "response": 9,
+    }
 
 
 def test_every_command_upgrades_schema(tmp_path: Path) -> None:

@@ -1,0 +1,134 @@
+"""Pages for importing candidates, personal API tokens and webhooks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from app import db
+from recruit import audit
+from recruit.auth import roles_required
+from recruit.imports import import_candidates
+from recruit.invitations import send_invitation
+from recruit.models import ApiToken, Application, Role, Webhook, WebhookDelivery
+from recruit.ranking_forms import ImportForm, SimpleActionForm, TokenForm, WebhookForm
+from recruit.tokens import create_token, revoke_token
+from recruit.webhooks import new_secret, valid_url
+
+bp = Blueprint("integrations", __name__, url_prefix="/recruit")
+
+STAFF = (Role.RECRUITER, Role.ADMIN)
+# Import at most this many bytes of CSV at once.
+MAX_IMPORT_BYTES = 5 * 1024 * 1024
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def import_page() -> Any:
+    form = ImportForm()
+    report = None
+    if form.validate_on_submit():
+        data = form.file.data.read(MAX_IMPORT_BYTES + 1)
+        if len(data) > MAX_IMPORT_BYTES:
+            form.file.errors.append(_("The file is larger than 5 MB; split it."))
+        else:
+            report = import_candidates(data, current_user)
+            if form.send_invitations.data:
+                for row in report.imported:
+                    if row.new_account:
+                        send_invitation(db.session.get(Application, row.application_id))
+                db.session.commit()
+    return render_template("recruit/import.html", form=form, report=report)
+
+
+@bp.route("/tokens", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def tokens() -> Any:
+    form = TokenForm()
+    new_token = None
+    if form.validate_on_submit():
+        _row, new_token = create_token(
+            current_user, form.name.data or "", int(form.days.data or 90)
+        )
+    rows = db.session.scalars(
+        select(ApiToken)
+        .where(ApiToken.user_id == current_user.id)
+        .order_by(ApiToken.created_at.desc())
+    ).all()
+    return render_template(
+        "recruit/tokens.html",
+        form=form,
+        new_token=new_token,
+        tokens=rows,
+        revoke_form=SimpleActionForm(),
+    )
+
+
+@bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
+@roles_required(*STAFF)
+def revoke(token_id: int) -> Any:
+    row = db.get_or_404(ApiToken, token_id)
+    if row.user_id != current_user.id and not current_user.has_role(Role.ADMIN):
+        return redirect(url_for(".tokens"))
+    if SimpleActionForm().validate_on_submit():
+        revoke_token(row, current_user)
+        flash(_("Token revoked."), "success")
+    return redirect(url_for(".tokens"))
+
+
+@bp.route("/webhooks", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def webhooks() -> Any:
+    form = WebhookForm()
+    new_secret_value = None
+    if form.validate_on_submit():
+        url = (form.url.data or "").strip()
+        if not valid_url(url):
+            form.url.errors.append(_("Use an http or https URL."))
+        else:
+            hook = Webhook(
+                url=url,
+                secret=new_secret(),
+                events=list(form.events.data or []),
+                created_by_id=current_user.id,
+            )
+            db.session.add(hook)
+            db.session.flush()
+            audit.record(
+                "add_webhook",
+                actor=current_user,
+                after={"webhook_id": hook.id, "url": url, "events": hook.events},
+            )
+            db.session.commit()
+            new_secret_value = hook.secret
+    hooks = db.session.scalars(select(Webhook).order_by(Webhook.id)).all()
+    deliveries = db.session.scalars(
+        select(WebhookDelivery).order_by(WebhookDelivery.id.desc()).limit(20)
+    ).all()
+    return render_template(
+        "recruit/webhooks.html",
+        form=form,
+        hooks=hooks,
+        deliveries=deliveries,
+        new_secret=new_secret_value,
+        toggle_form=SimpleActionForm(),
+    )
+
+
+@bp.route("/webhooks/<int:webhook_id>/toggle", methods=["POST"])
+@roles_required(Role.ADMIN)
+def toggle_webhook(webhook_id: int) -> Any:
+    hook = db.get_or_404(Webhook, webhook_id)
+    if SimpleActionForm().validate_on_submit():
+        hook.active = not hook.active
+        audit.record(
+            "toggle_webhook",
+            actor=current_user,
+            after={"webhook_id": hook.id, "active": hook.active},
+        )
+        db.session.commit()
+    return redirect(url_for(".webhooks"))

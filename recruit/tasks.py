@@ -1,0 +1,218 @@
+"""Celery tasks of the pipeline: re-ranking, emails, webhooks. Each takes ids."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import threading
+import time
+from datetime import timedelta
+
+from celery import Task, shared_task
+from flask import Flask, current_app
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+
+from app import db, utcnow
+from recruit import notifications, ranking, webhooks
+from recruit.models import (
+    DeliveryStatus,
+    Notification,
+    NotificationStatus,
+    Role,
+    StageResult,
+    StageTransition,
+    User,
+    WebhookDelivery,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_RETRIES = 8
+MAX_DELAY_S = 3600.0
+
+
+def backoff_delay(base_s: float, retries: int) -> float:
+    """Seconds before try ``retries + 2``: ``base_s`` doubled per earlier retry."""
+    return min(MAX_DELAY_S, base_s * 2**retries)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def rerank_opening(opening_id: int) -> int:
+    """Recompute the composite of every application of an opening."""
+    return ranking.rerank_opening(opening_id)
+
+
+@shared_task(
+    bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=MAX_RETRIES
+)
+def send_notification(self: Task, notification_id: int) -> str:
+    """Send one email; a sent one is not sent again."""
+    try:
+        return notifications.send(notification_id)
+    except (smtplib.SMTPException, OSError, OperationalError) as error:
+        db.session.rollback()
+        if self.request.retries >= MAX_RETRIES:
+            log.error("giving up on email %s: %s", notification_id, error)
+            notifications.mark_failed(notification_id, str(error))
+            return "failed"
+        delay = backoff_delay(
+            current_app.config["MAIL_RETRY_BASE_S"], self.request.retries
+        )
+        log.warning(
+            "email %s failed, retrying in %.0f s: %s", notification_id, delay, error
+        )
+        raise self.retry(exc=error, countdown=delay) from error
+
+
+@shared_task(
+    bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=MAX_RETRIES
+)
+def deliver_webhook(self: Task, delivery_id: int) -> str:
+    """POST one webhook delivery, retrying with exponential back-off."""
+    try:
+        return webhooks.deliver(delivery_id)
+    except (webhooks.DeliveryFailed, OperationalError) as error:
+        db.session.rollback()
+        if self.request.retries >= MAX_RETRIES:
+            log.error("giving up on webhook delivery %s: %s", delivery_id, error)
+            webhooks.give_up(delivery_id, str(error))
+            return "failed"
+        delay = backoff_delay(
+            current_app.config["WEBHOOK_RETRY_BASE_S"], self.request.retries
+        )
+        log.warning(
+            "webhook delivery %s failed, retrying in %.1f s: %s",
+            delivery_id,
+            delay,
+            error,
+        )
+        raise self.retry(exc=error, countdown=delay) from error
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def dispatch_transitions(transition_ids: list[int]) -> int:
+    """Publish stage changes and hires to the webhooks."""
+    transitions = db.session.scalars(
+        select(StageTransition).where(StageTransition.id.in_(transition_ids))
+    ).all()
+    published = 0
+    for transition in transitions:
+        payload = transition_payload(transition)
+        published += webhooks.publish(
+            "stage_changed", f"transition:{transition.id}", payload
+        )
+        if transition.to_status == "hired" and transition.from_status != "hired":
+            published += webhooks.publish(
+                "hired", f"hire:{transition.application_id}", payload
+            )
+    db.session.commit()
+    return published
+
+
+def transition_payload(transition: StageTransition) -> dict[str, object]:
+    """Serialise a stage change for webhooks and the API."""
+    application = transition.application
+    return {
+        "transition_id": transition.id,
+        "application_id": transition.application_id,
+        "opening_id": transition.opening_id,
+        "candidate": {
+            "id": application.candidate_id,
+            "email": application.candidate.email,
+        },
+        "from_stage": transition.from_stage.kind.value
+        if transition.from_stage
+        else None,
+        "to_stage": transition.to_stage.kind.value if transition.to_stage else None,
+        "from_status": transition.from_status,
+        "to_status": transition.to_status,
+        "at": transition.at.isoformat(),
+    }
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def notify_stage_finished(result_id: int) -> int:
+    """Email every active recruiter that a candidate finished a stage."""
+    result = db.session.get(StageResult, result_id)
+    if result is None:
+        return 0
+    application = result.application
+    recruiters = db.session.scalars(
+        select(User).where(User.role == Role.RECRUITER, User.active)
+    ).all()
+    # NOTE: every active recruiter gets the email, because openings have no owners yet.
+    for recruiter in recruiters:
+        notifications.notify(
+            f"stage-finished:{result.id}:{recruiter.id}",
+            "stage_finished",
+            recruiter,
+            {
+                "candidate": application.candidate.name,
+                "opening": application.opening.title,
+                "stage": result.stage.name,
+                "score": result.score,
+                "application_id": application.id,
+            },
+        )
+    db.session.commit()
+    return len(recruiters)
+
+
+# Emails and deliveries still pending this long after they were recorded are
+# queued again, e.g. because the broker was down at the commit.
+STALE_AFTER = timedelta(minutes=30)
+SWEEP_INTERVAL_S = 300.0
+
+
+def requeue_pending(stale_after: timedelta = STALE_AFTER) -> int:
+    """Queue again the emails and webhook deliveries left pending; return how many.
+
+    NOTE: a task that is still retrying may then run twice at once and send an
+    email twice. Webhook receivers drop the copy by the event's ``id``.
+    """
+    cutoff = utcnow() - stale_after
+    notification_ids = db.session.scalars(
+        select(Notification.id).where(
+            Notification.status == NotificationStatus.PENDING,
+            Notification.created_at < cutoff,
+        )
+    ).all()
+    delivery_ids = db.session.scalars(
+        select(WebhookDelivery.id).where(
+            WebhookDelivery.status == DeliveryStatus.PENDING,
+            WebhookDelivery.created_at < cutoff,
+        )
+    ).all()
+    queued = 0
+    for task, ids in (
+        (send_notification, notification_ids),
+        (deliver_webhook, delivery_ids),
+    ):
+        for row_id in ids:
+            try:
+                task.apply_async(args=[row_id], retry=False)
+            except Exception:  # noqa: BLE001 - the broker is still down; next sweep
+                log.exception("could not queue %s(%s)", task.name, row_id)
+                return queued
+            queued += 1
+    if queued:
+        log.info("queued %d pending emails and webhook deliveries again", queued)
+    return queued
+
+
+def start_sweep_loop(flask_app: Flask, interval_s: float = SWEEP_INTERVAL_S) -> None:
+    """Run ``requeue_pending`` now and every ``interval_s`` in a daemon thread."""
+
+    def loop() -> None:
+        while True:
+            try:
+                with flask_app.app_context():
+                    requeue_pending()
+            except Exception:  # noqa: BLE001 - the loop must outlive a bad round
+                log.exception(
+                    "pending sweep failed; trying again in %.0f s", interval_s
+                )
+            time.sleep(interval_s)
+
+    threading.Thread(target=loop, name="pending-sweep", daemon=True).start()

@@ -1,0 +1,153 @@
+"""Emails: one per event, written to the outbox or sent through a real SMTP server."""
+
+from __future__ import annotations
+
+import email
+import socket
+from email import policy
+from pathlib import Path
+
+from aiosmtpd.controller import Controller
+from flask import Flask
+from sqlalchemy import select
+
+from app import db
+from recruit.decisions import advance, reject
+from recruit.models import Notification, NotificationStatus, StageKind
+from recruit.notifications import notify, outbox_dir
+from recruit.tasks import notify_stage_finished, send_notification
+from tests.conftest import build_app, make_user
+from tests.recruit.ranking_factories import opening_with_weights, scored_application
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Inbox:
+    """An aiosmtpd handler that keeps every message it receives."""
+
+    def __init__(self) -> None:
+        self.messages: list[email.message.EmailMessage] = []
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: ANN001, N802
+        self.messages.append(
+            email.message_from_bytes(envelope.content, policy=policy.default)
+        )
+        return "250 OK"
+
+
+def test_outbox_once_per_event(app: Flask) -> None:
+    with app.app_context():
+        recruiter = make_user("rec@example.com", "recruiter")
+        opening = opening_with_weights("Chat agent <nights>")
+        application = scored_application(
+            opening, "ana@example.com", {StageKind.LANGUAGE: 70}, name="Ana"
+        )
+        reject(application, recruiter, "Not enough night availability", "Try again!")
+        db.session.commit()
+        again = notify(
+            f"reject:{application.id}", "rejected", application.candidate, {}
+        )
+        assert again is None
+        rows = db.session.scalars(select(Notification)).all()
+        assert len(rows) == 1
+        assert send_notification.apply(args=[rows[0].id]).get() == "sent"
+        assert send_notification.apply(args=[rows[0].id]).get() == "done"
+        files = list(outbox_dir().glob("*.eml"))
+        assert len(files) == 1
+        message = email.message_from_bytes(files[0].read_bytes(), policy=policy.default)
+        assert message["To"] == "ana@example.com"
+        assert "Chat agent <nights>" in message["Subject"]
+        body = message.get_body(("plain",)).get_content()
+        assert "Try again!" in body
+        html = message.get_body(("html",)).get_content()
+        assert "&lt;nights&gt;" in html
+        db.session.expire_all()  # the task committed in its own session
+        assert (
+            db.session.get(Notification, rows[0].id).status == NotificationStatus.SENT
+        )
+
+
+def test_smtp_delivery(tmp_path: Path) -> None:
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        app = build_app(
+            tmp_path,
+            SMTP_HOST="127.0.0.1",
+            SMTP_PORT=port,
+            MAIL_FROM="jobs@example.com",
+        )
+        with app.app_context():
+            recruiter = make_user("rec@example.com", "recruiter")
+            opening = opening_with_weights()
+            application = scored_application(
+                opening, "kim@example.com", {}, name="Kim", stage=StageKind.LANGUAGE
+            )
+            advance(application, recruiter)
+            db.session.commit()
+            row = db.session.scalar(select(Notification))
+            assert send_notification.apply(args=[row.id]).get() == "sent"
+            assert not outbox_dir().exists()
+        assert len(inbox.messages) == 1
+        message = inbox.messages[0]
+        assert message["To"] == "kim@example.com"
+        assert message["From"] == "Frontline <jobs@example.com>"
+        assert "Communication" in message["Subject"]
+        assert message["Message-ID"]
+    finally:
+        controller.stop()
+
+
+def test_recruiters_told_when_stage_finishes(app: Flask) -> None:
+    with app.app_context():
+        make_user("rec@example.com", "recruiter")
+        make_user("boss@example.com", "admin")
+        opening = opening_with_weights()
+        application = scored_application(
+            opening, "ana@example.com", {StageKind.LANGUAGE: 64.5}, name="Ana"
+        )
+        result = application.stage_results[0]
+        assert notify_stage_finished.apply(args=[result.id]).get() == 1
+        assert notify_stage_finished.apply(args=[result.id]).get() == 1
+        rows = db.session.scalars(select(Notification)).all()
+        assert [row.recipient for row in rows] == ["rec@example.com"]
+        send_notification.apply(args=[rows[0].id])
+        text = next(outbox_dir().glob("*.eml")).read_text()
+        assert "Ana finished" in text
+        assert f"/recruit/applications/{application.id}" in text
+
+
+def test_sweep_requeues_stale_pending(app: Flask) -> None:
+    from datetime import timedelta
+
+    from celery.signals import before_task_publish
+
+    from app import utcnow
+    from recruit.tasks import requeue_pending
+
+    with app.app_context():
+        user = make_user("ana@example.com", "candidate")
+        fresh = notify("fresh", "hired", user, {"opening": "Chat"})
+        stale = notify("stale", "hired", user, {"opening": "Chat"})
+        stale.created_at = utcnow() - timedelta(hours=1)
+        db.session.commit()
+        published: list[object] = []
+
+        def record(
+            sender: object = None, body: object = None, **kwargs: object
+        ) -> None:
+            published.append(body)
+
+        before_task_publish.connect(record)
+        try:
+            assert requeue_pending() == 1
+        finally:
+            before_task_publish.disconnect(record)
+        assert published[0][0] == [stale.id]
+        assert fresh.id != stale.id
