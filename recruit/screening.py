@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from app import db
 from recruit.models import (
     Application,
+    ApplicationLanguage,
     ApplicationStatus,
     KnockoutQuestion,
     Screening,
@@ -142,6 +143,7 @@ def submit_screening(
         reason="; ".join(failed) or None,
     )
     db.session.add(screening)
+    record_claimed_languages(application, languages)
     if failed:
         application.status = ApplicationStatus.REJECTED
     try:
@@ -157,6 +159,28 @@ def submit_screening(
         log.info("application %s passed screening", application.id)
     recompute_application(application)
     return screening
+
+
+def record_claimed_languages(
+    application: Application, languages: list[dict[str, str]]
+) -> None:
+    """Keep the claimed languages and levels where the ranking's filters read them."""
+    existing = {
+        row.language: row
+        for row in db.session.scalars(
+            select(ApplicationLanguage).where(
+                ApplicationLanguage.application_id == application.id
+            )
+        )
+    }
+    for entry in languages:
+        row = existing.get(entry["code"])
+        if row is None:
+            row = ApplicationLanguage(
+                application_id=application.id, language=entry["code"]
+            )
+            db.session.add(row)
+        row.claimed_level = entry.get("level") or None
 
 
 def screening_result(application: Application, stage: Stage) -> StageResult | None:

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from app import db
 from recruit.models import (
     Application,
+    ApplicationLanguage,
     ApplicationStatus,
     InterviewCompetency,
     KnockoutQuestion,
@@ -128,6 +129,11 @@ def test_passed_screening_advances_to_language(
             {"code": "es", "level": "B1"},
         ]
         assert screening.shifts == ["day", "night"]
+        claimed = {
+            row.language: row.claimed_level
+            for row in db.session.scalars(select(ApplicationLanguage))
+        }
+        assert claimed == {"en": "C1", "es": "B1"}
         again = send_screening(
             client, application_id, {**GOOD_FORM, **knockout_answers()}
         )
