@@ -349,6 +349,11 @@ def register_web_hooks(app: Flask) -> None:
         page = render_template("error.html", code=code, message=message, back=back)
         return page, code
 
+    @app.route("/healthz")
+    def healthz() -> Any:
+        """Return a fixed JSON body without touching the database or the session."""
+        return jsonify(status="ok")
+
     @app.route("/favicon.ico")
     def favicon() -> Any:
         from flask import redirect, url_for
