@@ -1,0 +1,434 @@
+"""Load benchmark: simulated candidates take the language stage at the same time.
+
+Usage, from the repository root:
+
+    python bench/load/run.py [--users 200] [--spawn-rate 10] [--run-time 180]
+
+The run creates a PostgreSQL database and brings its schema up with
+``frontline db upgrade``. It seeds an opening and the candidate accounts in this
+process, then starts ``frontline worker`` and gunicorn on 127.0.0.1, both with
+Celery's broker on a Redis database. Locust runs ``locustfile.py`` headless for
+the run time. Then gunicorn stops, the worker gets up to ``--score-timeout``
+seconds to score the answers, and the checks run. The database, the Redis keys
+and the uploads are removed at the end; the logs, Locust's CSV files and the
+report stay in ``--out``.
+
+The exit status is 0 when no request failed, gunicorn logged no 5xx, and every
+answer that the server acknowledged was stored intact and queued for scoring.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import resource
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from bench.load import check, stack  # noqa: E402
+from bench.load.seed import seed_load_opening  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+log = logging.getLogger("bench.load")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--users", type=int, default=200, help="simulated candidates")
+    parser.add_argument(
+        "--spawn-rate", type=float, default=10, help="candidates started per second"
+    )
+    parser.add_argument(
+        "--run-time",
+        type=int,
+        default=180,
+        help="seconds of load, after which users stop",
+    )
+    parser.add_argument("--web-workers", type=int, default=3, help="gunicorn processes")
+    parser.add_argument(
+        "--threads", type=int, default=4, help="gunicorn threads per process"
+    )
+    parser.add_argument(
+        "--keep-alive",
+        type=int,
+        default=20,
+        help="seconds that gunicorn keeps an idle connection open (its default "
+        "is 2); above the candidates' longest pause, so that no request races "
+        "the closing of its connection",
+    )
+    parser.add_argument(
+        "--worker-concurrency", type=int, default=1, help="Celery worker processes"
+    )
+    parser.add_argument(
+        "--score-timeout",
+        type=int,
+        default=900,
+        help="seconds to wait after the load for the worker to score every answer",
+    )
+    parser.add_argument(
+        "--pause-scale",
+        type=float,
+        default=1.0,
+        help="factor on the candidates' pauses between steps (1 = 1-3 s)",
+    )
+    parser.add_argument(
+        "--port", type=int, default=0, help="gunicorn port (0: a free one)"
+    )
+    parser.add_argument(
+        "--postgres",
+        default="postgresql://postgres@127.0.0.1:5432/postgres",
+        help="URL of a PostgreSQL database with the right to create databases",
+    )
+    parser.add_argument(
+        "--redis", default="redis://127.0.0.1:6379", help="Redis server"
+    )
+    parser.add_argument(
+        "--redis-db", type=int, default=12, help="an empty Redis database number"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="folder for logs and results (default: a new temp folder)",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    log.setLevel(logging.INFO)
+    out = args.out or Path(tempfile.mkdtemp(prefix="frontline-load-"))
+    out.mkdir(parents=True, exist_ok=True)
+    summary = run(args, out)
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
+    report = render_report(summary)
+    (out / "report.md").write_text(report)
+    print(report)
+    print(f"\nlogs and results: {out}")
+    return 0 if summary["passed"] else 1
+
+
+def run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
+    """Set up the servers, run the load, check the results and clean up.
+
+    Returns the figures of the run.
+    """
+    load_average_at_start = os.getloadavg()
+    port = args.port or stack.free_port()
+    password = secrets.token_urlsafe(12)
+    with ExitStack() as cleanup:
+        database_url = cleanup.enter_context(stack.postgres_database(args.postgres))
+        broker_url = cleanup.enter_context(
+            stack.redis_database(args.redis, args.redis_db)
+        )
+        workdir = Path(tempfile.mkdtemp(prefix="frontline-load-files-"))
+        cleanup.callback(shutil.rmtree, workdir, ignore_errors=True)
+        settings = {
+            "DATABASE_URL": database_url,
+            "CELERY_BROKER_URL": broker_url,
+            "CELERY_RESULT_BACKEND": broker_url,
+            "FRONTLINE_INSTANCE_DIR": str(workdir / "instance"),
+            "FRONTLINE_UPLOAD_DIR": str(workdir / "uploads"),
+            "FRONTLINE_SECRET_KEY": secrets.token_hex(32),
+        }
+        environment = stack.child_environment(settings)
+        stack.run_cli(["db", "upgrade"], environment)
+
+        flask_app = _local_app(settings)
+        context = flask_app.app_context()
+        context.push()
+        cleanup.callback(_close_app, context)
+        started = time.monotonic()
+        seeded = seed_load_opening(args.users, password)
+        log.info(
+            "seeded %d candidates in %.1f s", args.users, time.monotonic() - started
+        )
+        accounts = out / "accounts.json"
+        accounts.write_text(
+            json.dumps(
+                {
+                    "password": password,
+                    "opening_id": seeded.opening_id,
+                    "emails": seeded.emails,
+                }
+            )
+        )
+
+        worker = stack.start_worker(args.worker_concurrency, environment, out)
+        cleanup.callback(worker.stop)
+        web = stack.start_gunicorn(
+            port, args.web_workers, args.threads, args.keep_alive, environment, out
+        )
+        cleanup.callback(web.stop)
+        stack.wait_for_http(f"http://127.0.0.1:{port}/healthz", web)
+
+        records_path = out / "records.jsonl"
+        records_path.unlink(missing_ok=True)
+        before = cpu_sample(web, worker)
+        locust_exit = run_locust(args, port, out, accounts, records_path)
+        cpu = cpu_during(before, cpu_sample(web, worker))
+        web.stop()
+        scoring = wait_for_scoring(args.score_timeout)
+        worker.stop()
+
+        answers = check.check_answers(check.read_records(records_path))
+        failures = check.locust_failures(out / "locust_failures.csv")
+        pages = check.page_latencies(out / "timings.csv", failures)
+        statuses = check.server_statuses(out / "access.log")
+        summary = {
+            "machine": {
+                **machine_facts(args.redis),
+                "load_average_at_start": load_average_at_start,
+            },
+            "settings": {key: str(value) for key, value in vars(args).items()},
+            "locust_exit_code": locust_exit,
+            "cpu_during_load": cpu,
+            "pages": [asdict(page) for page in pages],
+            "server_statuses": dict(sorted(statuses.items())),
+            "logged_errors": {
+                name: check.logged_errors(out / f"{name}.log")
+                for name in ("gunicorn", "worker")
+            },
+            "answers": asdict(answers),
+            "scoring": scoring,
+        }
+    summary["passed"] = passed(summary)
+    return summary
+
+
+def _local_app(settings: dict[str, str]) -> Any:
+    """Create the app in this process, for seeding and for the checks."""
+    from app import create_app
+
+    return create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": settings["DATABASE_URL"],
+            "CELERY_BROKER_URL": settings["CELERY_BROKER_URL"],
+            "CELERY_RESULT_BACKEND": settings["CELERY_RESULT_BACKEND"],
+            "UPLOAD_DIR": settings["FRONTLINE_UPLOAD_DIR"],
+            "SECRET_KEY": settings["FRONTLINE_SECRET_KEY"],
+            "LOG_LEVEL": "WARNING",
+        },
+        instance_path=settings["FRONTLINE_INSTANCE_DIR"],
+    )
+
+
+def _close_app(context: Any) -> None:
+    from app import db
+
+    db.session.remove()
+    db.engine.dispose()
+    context.pop()
+
+
+def run_locust(
+    args: argparse.Namespace, port: int, out: Path, accounts: Path, records: Path
+) -> int:
+    """Run Locust headless for the run time, plus one /healthz probe user."""
+    command = [
+        sys.executable, "-m", "locust",
+        "--locustfile", str(HERE / "locustfile.py"),
+        "--headless",
+        "--host", f"http://127.0.0.1:{port}",
+        "--users", str(args.users + 1),
+        "--spawn-rate", str(args.spawn_rate),
+        "--run-time", f"{args.run_time}s",
+        "--stop-timeout", "10",
+        "--csv", str(out / "locust"),
+        "--only-summary",
+        "--loglevel", "WARNING",
+    ]  # fmt: skip
+    environment = {
+        **os.environ,
+        "FRONTLINE_LOAD_ACCOUNTS": str(accounts),
+        "FRONTLINE_LOAD_RECORDS": str(records),
+        "FRONTLINE_LOAD_TIMINGS": str(out / "timings.csv"),
+        "FRONTLINE_LOAD_PAUSE_SCALE": str(args.pause_scale),
+    }
+    log.info(
+        "running %d users for %d s against port %d", args.users, args.run_time, port
+    )
+    with open(out / "locust.log", "wb") as output:
+        finished = subprocess.run(  # noqa: S603
+            command,
+            env=environment,
+            cwd=ROOT,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            timeout=args.run_time + 180,
+            check=False,
+        )
+    log.info("locust exited with code %d", finished.returncode)
+    return finished.returncode
+
+
+def cpu_sample(web: stack.Process, worker: stack.Process) -> dict[str, float]:
+    """Read the wall clock and the CPU seconds used so far by each part."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {
+        "wall": time.monotonic(),
+        "machine": stack.machine_busy_seconds(),
+        "gunicorn": web.cpu_seconds(),
+        "worker": worker.cpu_seconds(),
+        # Finished children: Locust, once it has exited.
+        "locust": children.ru_utime + children.ru_stime,
+    }
+
+
+def cpu_during(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """Return the CPU seconds of each part between two samples, and the rest.
+
+    "other" is every other process on the machine: PostgreSQL, Redis, the
+    kernel, and any work that shared the machine.
+    """
+    used = {key: round(after[key] - before[key], 1) for key in before}
+    parts = used["gunicorn"] + used["worker"] + used["locust"]
+    used["other"] = round(used["machine"] - parts, 1)
+    return used
+
+
+def wait_for_scoring(timeout_s: int) -> dict[str, Any]:
+    """Poll the database until no answer waits for its score, or until the timeout."""
+    from app import db
+
+    deadline = time.monotonic() + timeout_s
+    started = time.monotonic()
+    next_report = started
+    while True:
+        progress = check.scoring_progress()
+        db.session.remove()
+        done = progress.waiting == 0
+        if done or time.monotonic() >= deadline:
+            break
+        if time.monotonic() >= next_report:
+            log.info(
+                "scoring: %d scored, %d failed, %d waiting",
+                progress.scored, progress.failed, progress.waiting,
+            )  # fmt: skip
+            next_report += 30
+        time.sleep(5)
+    figures: dict[str, Any] = asdict(progress)
+    figures["waited_s"] = round(time.monotonic() - started, 1)
+    figures["all_done"] = done
+    if done and progress.first_submitted and progress.last_scored:
+        figures["first_submission_to_last_score_s"] = round(
+            (progress.last_scored - progress.first_submitted).total_seconds(), 1
+        )
+        assert progress.last_submitted is not None
+        figures["last_submission_to_last_score_s"] = round(
+            (progress.last_scored - progress.last_submitted).total_seconds(), 1
+        )
+    return figures
+
+
+def machine_facts(redis_url: str) -> dict[str, Any]:
+    """Describe the machine and the servers' versions for the report."""
+    from importlib.metadata import version
+
+    import redis
+    from sqlalchemy import text
+
+    from app import db
+
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    client = redis.Redis.from_url(redis_url, socket_connect_timeout=5)
+    redis_version = client.info("server")["redis_version"]
+    client.close()
+    return {
+        "cpus": os.cpu_count(),
+        "usable_cpus": len(os.sched_getaffinity(0)),
+        "cpu_model": model,
+        "memory_gib": round(pages / 2**30, 1),
+        "load_average_at_end": os.getloadavg(),
+        "python": platform.python_version(),
+        "postgresql": db.session.scalar(text("SHOW server_version")),
+        "redis": redis_version,
+        "gunicorn": version("gunicorn"),
+        "locust": version("locust"),
+    }
+
+
+def passed(summary: dict[str, Any]) -> bool:
+    """Apply the pass criterion: no failure, no 5xx, nothing lost or unqueued."""
+    answers = summary["answers"]
+    server_errors = sum(
+        count for status, count in summary["server_statuses"].items() if status >= 500
+    )
+    request_failures = sum(page["failures"] for page in summary["pages"])
+    return (
+        server_errors == 0
+        and request_failures == 0
+        and not answers["journeys_failed"]
+        and not answers["lost"]
+        and not answers["unqueued"]
+        and answers["acknowledged"] > 0
+    )
+
+
+def render_report(summary: dict[str, Any]) -> str:
+    """Render the run's figures as Markdown."""
+    pages = [check.PageLatency(**page) for page in summary["pages"]]
+    answers = summary["answers"]
+    scoring = summary["scoring"]
+    server_errors = {s: n for s, n in summary["server_statuses"].items() if s >= 500}
+    lines = [
+        f"settings: {summary['settings']}",
+        f"machine: {summary['machine']}",
+        "",
+        check.latency_table(pages),
+        "",
+        f"requests in gunicorn's access log by status: {summary['server_statuses']}",
+        f"server errors (5xx): {sum(server_errors.values())}",
+        f"ERROR lines and tracebacks logged: {summary['logged_errors']}",
+        f"CPU seconds during the load: {summary['cpu_during_load']}",
+        f"answers acknowledged: {answers['acknowledged']}, "
+        f"stored intact: {answers['stored']}, queued: {answers['queued']}, "
+        f"lost: {len(answers['lost'])}",
+        f"submitted rows without an acknowledgement: {answers['unacknowledged_rows']}",
+        f"candidates whose stored count differs from their acknowledged count: "
+        f"{answers['candidates_with_other_counts']}",
+        f"journeys failed: {len(answers['journeys_failed'])}",
+        f"scoring: {scoring['scored']} scored, {scoring['failed']} failed, "
+        f"{scoring['waiting']} waiting after {scoring['waited_s']} s of waiting",
+    ]
+    if scoring.get("all_done"):
+        lines.append(
+            "time to score all: "
+            f"{scoring.get('first_submission_to_last_score_s')} s from the first "
+            f"submission, {scoring.get('last_submission_to_last_score_s')} s from "
+            "the last"
+        )
+    for email, item_id, reason in answers["lost"][:20]:
+        lines.append(f"LOST: {email} item {item_id}: {reason}")
+    for failure in answers["journeys_failed"][:20]:
+        lines.append(f"JOURNEY FAILED: {failure}")
+    lines.append("PASSED" if summary["passed"] else "FAILED")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
