@@ -218,6 +218,39 @@ def server_statuses(access_log: Path) -> Counter[int]:
     return counts
 
 
+def server_times(access_log: Path) -> list[PageLatency]:
+    """Summarise gunicorn's own request times per method and route, in ms.
+
+    gunicorn (27, gthread worker) starts the clock once a thread has parsed the
+    request's headers and stops it when the response is written, so the time a
+    request waited for a free thread is in the client's figure only.
+    """
+    times: dict[str, list[float]] = defaultdict(list)
+    errors: Counter[str] = Counter()
+    for line in access_log.read_text(errors="replace").splitlines():
+        match = _ACCESS_LINE.match(line)
+        if not match:
+            continue
+        method, path, status, microseconds = match.groups()
+        name = f"{method} {_ID_SEGMENT.sub('/[id]', path)}"
+        times[name].append(int(microseconds) / 1000)
+        errors[name] += int(status) >= 500
+    return [
+        PageLatency(
+            name=name,
+            requests=len(values),
+            failures=errors[name],
+            p50=percentile(sorted(values), 50),
+            p95=percentile(sorted(values), 95),
+            p99=percentile(sorted(values), 99),
+        )
+        for name, values in times.items()
+    ]
+
+
+_ID_SEGMENT = re.compile(r"/\d+")
+
+
 def latency_table(pages: list[PageLatency]) -> str:
     """Render the latencies as Markdown, with each p95 as a multiple of /healthz's."""
     health = next((page for page in pages if page.name == HEALTHZ), None)

@@ -201,6 +201,9 @@ def run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
             "cpu_during_load": cpu,
             "pages": [asdict(page) for page in pages],
             "server_statuses": dict(sorted(statuses.items())),
+            "server_times": [
+                asdict(page) for page in check.server_times(out / "access.log")
+            ],
             "logged_errors": {
                 name: check.logged_errors(out / f"{name}.log")
                 for name in ("gunicorn", "worker")
@@ -278,7 +281,7 @@ def run_locust(
     return finished.returncode
 
 
-def cpu_sample(web: stack.Process, worker: stack.Process) -> dict[str, float]:
+def cpu_sample(web: stack.Process, worker: stack.Process) -> dict[str, Any]:
     """Read the wall clock and the CPU seconds used so far by each part."""
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     return {
@@ -288,17 +291,52 @@ def cpu_sample(web: stack.Process, worker: stack.Process) -> dict[str, float]:
         "worker": worker.cpu_seconds(),
         # Finished children: Locust, once it has exited.
         "locust": children.ru_utime + children.ru_stime,
+        "postgres": database_backend_cpu(),
     }
 
 
-def cpu_during(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+def database_backend_cpu() -> dict[int, float]:
+    """Return the CPU seconds of each PostgreSQL backend of this run's database.
+
+    Reading another user's process times needs root or the postgres user, so
+    this returns an empty dict otherwise.
+    """
+    import psutil
+    from sqlalchemy import text
+
+    from app import db
+
+    pids = db.session.scalars(
+        text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+    ).all()
+    db.session.remove()
+    seconds = {}
+    for pid in pids:
+        try:
+            times = psutil.Process(pid).cpu_times()
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+        seconds[pid] = times.user + times.system
+    return seconds
+
+
+def cpu_during(before: dict[str, Any], after: dict[str, Any]) -> dict[str, float]:
     """Return the CPU seconds of each part between two samples, and the rest.
 
-    "other" is every other process on the machine: PostgreSQL, Redis, the
-    kernel, and any work that shared the machine.
+    "postgres" counts the backends of this run's database that were open at
+    the second sample, so it is a lower bound. "other" is every other process
+    on the machine: Redis, the kernel, and any work that shared the machine.
     """
-    used = {key: round(after[key] - before[key], 1) for key in before}
-    parts = used["gunicorn"] + used["worker"] + used["locust"]
+    keys = ("wall", "machine", "gunicorn", "worker", "locust")
+    used = {key: round(after[key] - before[key], 1) for key in keys}
+    used["postgres"] = round(
+        sum(
+            seconds - before["postgres"].get(pid, 0.0)
+            for pid, seconds in after["postgres"].items()
+        ),
+        1,
+    )
+    parts = sum(used[key] for key in ("gunicorn", "worker", "locust", "postgres"))
     used["other"] = round(used["machine"] - parts, 1)
     return used
 
@@ -400,6 +438,13 @@ def render_report(summary: dict[str, Any]) -> str:
         f"machine: {summary['machine']}",
         "",
         check.latency_table(pages),
+        "",
+        "gunicorn's own time per request, without the wait for a free thread "
+        "(the failures column counts 5xx):",
+        "",
+        check.latency_table(
+            [check.PageLatency(**page) for page in summary["server_times"]]
+        ),
         "",
         f"requests in gunicorn's access log by status: {summary['server_statuses']}",
         f"server errors (5xx): {sum(server_errors.values())}",
