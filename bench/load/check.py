@@ -205,6 +205,14 @@ def locust_failures(failures_csv: Path) -> Counter[str]:
     return counts
 
 
+def locust_exceptions(exceptions_csv: Path) -> int:
+    """Return how many exceptions the Locust users raised outside a request."""
+    if not exceptions_csv.exists():
+        return 0
+    with open(exceptions_csv, newline="", encoding="utf-8") as handle:
+        return sum(int(row["Count"]) for row in csv.DictReader(handle))
+
+
 _ACCESS_LINE = re.compile(r'^(\S+) "([^"]*)" (\d{3}) (\d+)$')
 
 

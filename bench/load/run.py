@@ -198,6 +198,7 @@ def run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
             },
             "settings": {key: str(value) for key, value in vars(args).items()},
             "locust_exit_code": locust_exit,
+            "locust_exceptions": check.locust_exceptions(out / "locust_exceptions.csv"),
             "cpu_during_load": cpu,
             "pages": [asdict(page) for page in pages],
             "server_statuses": dict(sorted(statuses.items())),
@@ -411,7 +412,11 @@ def machine_facts(redis_url: str) -> dict[str, Any]:
 
 
 def passed(summary: dict[str, Any]) -> bool:
-    """Apply the pass criterion: no failure, no 5xx, nothing lost or unqueued."""
+    """Return whether the run passed.
+
+    It passes with no failed request, no exception in the users, no 5xx, and
+    every acknowledged answer stored intact and queued.
+    """
     answers = summary["answers"]
     server_errors = sum(
         count for status, count in summary["server_statuses"].items() if status >= 500
@@ -420,6 +425,7 @@ def passed(summary: dict[str, Any]) -> bool:
     return (
         server_errors == 0
         and request_failures == 0
+        and summary["locust_exceptions"] == 0
         and not answers["journeys_failed"]
         and not answers["lost"]
         and not answers["unqueued"]
@@ -457,6 +463,7 @@ def render_report(summary: dict[str, Any]) -> str:
         f"candidates whose stored count differs from their acknowledged count: "
         f"{answers['candidates_with_other_counts']}",
         f"journeys failed: {len(answers['journeys_failed'])}",
+        f"exceptions in the Locust users: {summary['locust_exceptions']}",
         f"scoring: {scoring['scored']} scored, {scoring['failed']} failed, "
         f"{scoring['waiting']} waiting after {scoring['waited_s']} s of waiting",
     ]
