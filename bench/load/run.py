@@ -27,6 +27,7 @@ import platform
 import resource
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -109,6 +110,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # SIGTERM then unwinds like Ctrl-C: the servers stop and the database and
+    # the Redis keys are removed. Only SIGKILL leaves them behind.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -122,6 +126,10 @@ def main(argv: list[str] | None = None) -> int:
     print(report)
     print(f"\nlogs and results: {out}")
     return 0 if summary["passed"] else 1
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
