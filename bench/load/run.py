@@ -23,8 +23,6 @@ import argparse
 import json
 import logging
 import os
-import platform
-import resource
 import secrets
 import shutil
 import signal
@@ -40,7 +38,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from bench.load import check, stack  # noqa: E402
+from bench.load import check, report, stack  # noqa: E402
 from bench.load.seed import seed_load_opening  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -121,9 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     summary = run(args, out)
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
-    report = render_report(summary)
-    (out / "report.md").write_text(report)
-    print(report)
+    text = report.render_report(summary)
+    (out / "report.md").write_text(text)
+    print(text)
     print(f"\nlogs and results: {out}")
     return 0 if summary["passed"] else 1
 
@@ -188,9 +186,9 @@ def run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
 
         records_path = out / "records.jsonl"
         records_path.unlink(missing_ok=True)
-        before = cpu_sample(web, worker)
+        before = report.cpu_sample(web, worker)
         locust_exit = run_locust(args, port, out, accounts, records_path)
-        cpu = cpu_during(before, cpu_sample(web, worker))
+        cpu = report.cpu_during(before, report.cpu_sample(web, worker))
         web.stop()
         scoring = wait_for_scoring(args.score_timeout)
         worker.stop()
@@ -201,7 +199,7 @@ def run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
         statuses = check.server_statuses(out / "access.log")
         summary = {
             "machine": {
-                **machine_facts(args.redis),
+                **report.machine_facts(args.redis),
                 "load_average_at_start": load_average_at_start,
             },
             "settings": {key: str(value) for key, value in vars(args).items()},
@@ -220,7 +218,7 @@ def run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
             "answers": asdict(answers),
             "scoring": scoring,
         }
-    summary["passed"] = passed(summary)
+    summary["passed"] = report.passed(summary)
     return summary
 
 
@@ -290,66 +288,6 @@ def run_locust(
     return finished.returncode
 
 
-def cpu_sample(web: stack.Process, worker: stack.Process) -> dict[str, Any]:
-    """Read the wall clock and the CPU seconds used so far by each part."""
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return {
-        "wall": time.monotonic(),
-        "machine": stack.machine_busy_seconds(),
-        "gunicorn": web.cpu_seconds(),
-        "worker": worker.cpu_seconds(),
-        # Finished children: Locust, once it has exited.
-        "locust": children.ru_utime + children.ru_stime,
-        "postgres": database_backend_cpu(),
-    }
-
-
-def database_backend_cpu() -> dict[int, float]:
-    """Return the CPU seconds of each PostgreSQL backend of this run's database.
-
-    Reading another user's process times needs root or the postgres user, so
-    this returns an empty dict otherwise.
-    """
-    import psutil
-    from sqlalchemy import text
-
-    from app import db
-
-    pids = db.session.scalars(
-        text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
-    ).all()
-    db.session.remove()
-    seconds = {}
-    for pid in pids:
-        try:
-            times = psutil.Process(pid).cpu_times()
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            continue
-        seconds[pid] = times.user + times.system
-    return seconds
-
-
-def cpu_during(before: dict[str, Any], after: dict[str, Any]) -> dict[str, float]:
-    """Return the CPU seconds of each part between two samples, and the rest.
-
-    "postgres" counts the backends of this run's database that were open at
-    the second sample, so it is a lower bound. "other" is every other process
-    on the machine: Redis, the kernel, and any work that shared the machine.
-    """
-    keys = ("wall", "machine", "gunicorn", "worker", "locust")
-    used = {key: round(after[key] - before[key], 1) for key in keys}
-    used["postgres"] = round(
-        sum(
-            seconds - before["postgres"].get(pid, 0.0)
-            for pid, seconds in after["postgres"].items()
-        ),
-        1,
-    )
-    parts = sum(used[key] for key in ("gunicorn", "worker", "locust", "postgres"))
-    used["other"] = round(used["machine"] - parts, 1)
-    return used
-
-
 def wait_for_scoring(timeout_s: int) -> dict[str, Any]:
     """Poll the database until no answer waits for its score, or until the timeout."""
     from app import db
@@ -382,112 +320,6 @@ def wait_for_scoring(timeout_s: int) -> dict[str, Any]:
             (progress.last_scored - progress.last_submitted).total_seconds(), 1
         )
     return figures
-
-
-def machine_facts(redis_url: str) -> dict[str, Any]:
-    """Describe the machine and the servers' versions for the report."""
-    from importlib.metadata import version
-
-    import redis
-    from sqlalchemy import text
-
-    from app import db
-
-    model = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    client = redis.Redis.from_url(redis_url, socket_connect_timeout=5)
-    redis_version = client.info("server")["redis_version"]
-    client.close()
-    return {
-        "cpus": os.cpu_count(),
-        "usable_cpus": len(os.sched_getaffinity(0)),
-        "cpu_model": model,
-        "memory_gib": round(pages / 2**30, 1),
-        "load_average_at_end": os.getloadavg(),
-        "python": platform.python_version(),
-        "postgresql": db.session.scalar(text("SHOW server_version")),
-        "redis": redis_version,
-        "gunicorn": version("gunicorn"),
-        "locust": version("locust"),
-    }
-
-
-def passed(summary: dict[str, Any]) -> bool:
-    """Return whether the run passed.
-
-    It passes with no failed request, no exception in the users, no 5xx, and
-    every acknowledged answer stored intact and queued.
-    """
-    answers = summary["answers"]
-    server_errors = sum(
-        count for status, count in summary["server_statuses"].items() if status >= 500
-    )
-    request_failures = sum(page["failures"] for page in summary["pages"])
-    return (
-        server_errors == 0
-        and request_failures == 0
-        and summary["locust_exceptions"] == 0
-        and not answers["journeys_failed"]
-        and not answers["lost"]
-        and not answers["unqueued"]
-        and answers["acknowledged"] > 0
-    )
-
-
-def render_report(summary: dict[str, Any]) -> str:
-    """Render the run's figures as Markdown."""
-    pages = [check.PageLatency(**page) for page in summary["pages"]]
-    answers = summary["answers"]
-    scoring = summary["scoring"]
-    server_errors = {s: n for s, n in summary["server_statuses"].items() if s >= 500}
-    lines = [
-        f"settings: {summary['settings']}",
-        f"machine: {summary['machine']}",
-        "",
-        check.latency_table(pages),
-        "",
-        "gunicorn's own time per request, without the wait for a free thread "
-        "(the failures column counts 5xx):",
-        "",
-        check.latency_table(
-            [check.PageLatency(**page) for page in summary["server_times"]]
-        ),
-        "",
-        f"requests in gunicorn's access log by status: {summary['server_statuses']}",
-        f"server errors (5xx): {sum(server_errors.values())}",
-        f"ERROR lines and tracebacks logged: {summary['logged_errors']}",
-        f"CPU seconds during the load: {summary['cpu_during_load']}",
-        f"answers acknowledged: {answers['acknowledged']}, "
-        f"stored intact: {answers['stored']}, queued: {answers['queued']}, "
-        f"lost: {len(answers['lost'])}",
-        f"submitted rows without an acknowledgement: {answers['unacknowledged_rows']}",
-        f"candidates whose stored count differs from their acknowledged count: "
-        f"{answers['candidates_with_other_counts']}",
-        f"journeys failed: {len(answers['journeys_failed'])}",
-        f"exceptions in the Locust users: {summary['locust_exceptions']}",
-        f"scoring: {scoring['scored']} scored, {scoring['failed']} failed, "
-        f"{scoring['waiting']} waiting after {scoring['waited_s']} s of waiting",
-    ]
-    if scoring.get("all_done"):
-        lines.append(
-            "time to score all: "
-            f"{scoring.get('first_submission_to_last_score_s')} s from the first "
-            f"submission, {scoring.get('last_submission_to_last_score_s')} s from "
-            "the last"
-        )
-    for email, item_id, reason in answers["lost"][:20]:
-        lines.append(f"LOST: {email} item {item_id}: {reason}")
-    for failure in answers["journeys_failed"][:20]:
-        lines.append(f"JOURNEY FAILED: {failure}")
-    lines.append("PASSED" if summary["passed"] else "FAILED")
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":
