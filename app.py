@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import logging
 import os
 import secrets
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -289,14 +291,21 @@ def celery_settings(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def ensure_secret_key(instance_path: str) -> str:
-    """Read the secret key from the instance folder, creating it on first use."""
+    """Read the secret key from the instance folder, creating it on first use.
+
+    The key is written to a temporary file and linked into place, so a process
+    starting at the same moment reads either no file or the whole key.
+    """
     path = Path(instance_path) / "secret_key"
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as handle:
-        handle.write(secrets.token_hex(32))
+    if not path.exists():
+        fd, temporary = tempfile.mkstemp(dir=instance_path, prefix=".secret_key.")
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32))
+            with contextlib.suppress(FileExistsError):  # another process won
+                os.link(temporary, path)
+        finally:
+            os.unlink(temporary)
     return path.read_text().strip()
 
 
@@ -395,6 +404,11 @@ def register_web_hooks(app: Flask) -> None:
         page = render_template("error.html", code=code, message=message, back=back)
         return page, code
 
+    @app.route("/healthz")
+    def healthz() -> Any:
+        """Return a fixed JSON body without touching the database or the session."""
+        return jsonify(status="ok")
+
     @app.route("/favicon.ico")
     def favicon() -> Any:
         from flask import redirect, url_for
@@ -466,6 +480,10 @@ def serve_command(host: str, port: int, web_workers: int) -> None:
             sys.executable, "-m", "gunicorn",
             "--bind", f"{host}:{port}",
             "--workers", str(web_workers),
+            "--threads", "4",
+            # Longer than gunicorn's 2 s, so that a request sent on a kept-alive
+            # connection does not meet the server closing it.
+            "--keep-alive", "20",
             "--access-logfile", "-",
             "app:create_app()",
         ],
