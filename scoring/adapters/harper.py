@@ -75,17 +75,23 @@ class HarperChecker:
     Inn", "on Facebbok") are not reported. Keeping flags on words one edit from
     a dictionary word would catch those, but it also flagged correct names in
     learner essays ("Thiers", "Málaga", "Aula Magna").
+
+    With ``accept_other_dialect`` (the default), a word spelled as in the other
+    main dialect (British for American text, American for British) is not a
+    spelling error.
     """
 
     def __init__(
         self,
         *,
         ignore_name_spelling: bool = True,
+        accept_other_dialect: bool = True,
         chunk_chars: int = DEFAULT_CHUNK_CHARS,
     ) -> None:
         if chunk_chars < 100:
             raise ValueError(f"chunk_chars must be at least 100, got {chunk_chars}")
         self.ignore_name_spelling = ignore_name_spelling
+        self.accept_other_dialect = accept_other_dialect
         self.chunk_chars = chunk_chars
         self._local = threading.local()
         self._version = f"harper-py {metadata.version('harper-py')}"
@@ -113,21 +119,64 @@ class HarperChecker:
                 "FRONTLINE_GRAMMAR_BACKEND=languagetool and LANGUAGETOOL_URL "
                 "to check other languages"
             )
-        linter = self._linter(_dialect_for(language))
+        dialect = _dialect_for(language)
+        linter = self._linter(dialect)
         matches: list[GrammarMatch] = []
         names = _NameIndex(text)
         for start, end in split_for_linting(text, self.chunk_chars):
+            chunk = text[start:end]
             organized = linter.organized_lints(
-                text[start:end], language="plaintext", regex_mask=LONG_RUN_MASK
+                chunk, language="plaintext", regex_mask=LONG_RUN_MASK
             )
-            for rule, lints in organized.items():
-                for lint in lints:
-                    match = _to_match(lint, rule, start)
-                    if self.ignore_name_spelling and _is_name_spelling(match, names):
-                        continue
-                    matches.append(match)
+            chunk_matches = [
+                _to_match(lint, rule, start)
+                for rule, lints in organized.items()
+                for lint in lints
+            ]
+            if self.ignore_name_spelling:
+                chunk_matches = [
+                    m for m in chunk_matches if not _is_name_spelling(m, names)
+                ]
+            if self.accept_other_dialect:
+                chunk_matches = self._without_other_dialect_spelling(
+                    chunk_matches, chunk, start, dialect
+                )
+            matches.extend(chunk_matches)
         matches.sort(key=lambda match: (match.offset, match.length))
         return matches
+
+    def _without_other_dialect_spelling(
+        self,
+        matches: list[GrammarMatch],
+        chunk: str,
+        start: int,
+        dialect: harper.Dialect,
+    ) -> list[GrammarMatch]:
+        """Drop spelling flags on words that the other main dialect spells so.
+
+        American and British spellings ("apologize", "apologise") are both
+        correct English, and a candidate is not marked down for either. The
+        other dialect's linter runs only on chunks that have a spelling flag.
+        """
+        spelling = [m for m in matches if m.rule == "SpellCheck"]
+        if not spelling:
+            return matches
+        other = (
+            harper.Dialect.BRITISH
+            if dialect == harper.Dialect.AMERICAN
+            else harper.Dialect.AMERICAN
+        )
+        flagged_there = {
+            (start + lint.span.start, lint.span.end - lint.span.start)
+            for lint in self._linter(other).organized_lints(
+                chunk, language="plaintext", regex_mask=LONG_RUN_MASK
+            )["SpellCheck"]
+        }
+        return [
+            m
+            for m in matches
+            if m.rule != "SpellCheck" or (m.offset, m.length) in flagged_there
+        ]
 
     def _linter(self, dialect: harper.Dialect) -> harper.Linter:
         linters: dict[harper.Dialect, harper.Linter] | None = getattr(

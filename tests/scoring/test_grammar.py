@@ -147,10 +147,13 @@ def test_harper_rejects_other_languages(harper: GrammarChecker) -> None:
     assert "'de'" in str(caught.value)
 
 
-def test_harper_uses_dialect(harper: GrammarChecker) -> None:
+def test_harper_uses_dialect() -> None:
+    from scoring.adapters.harper import HarperChecker
+
+    strict = HarperChecker(accept_other_dialect=False)
     text = "We will colour and organise the centre."
-    assert flagged(harper, text, "en-GB") == []
-    assert [found for found, _, _ in flagged(harper, text, "en-US")] == [
+    assert flagged(strict, text, "en-GB") == []
+    assert [found for found, _, _ in flagged(strict, text, "en-US")] == [
         "colour",
         "organise",
         "centre",
@@ -275,3 +278,17 @@ def test_threads_get_own_linters(harper: GrammarChecker) -> None:
 )
 def test_service_phrases_not_flagged(harper: GrammarChecker, sentence: str) -> None:
     assert harper.check(sentence, "en") == []
+
+
+def test_british_spelling_accepted(harper: GrammarChecker) -> None:
+    text = "I apologise, the order was cancelled. Recieve the colour sample."
+    flagged = {text[m.offset : m.offset + m.length] for m in harper.check(text, "en")}
+    assert flagged == {"Recieve"}
+
+
+def test_american_spelling_accepted_in_british_text(harper: GrammarChecker) -> None:
+    text = "I apologize, the order was canceled. Recieve the color sample."
+    flagged = {
+        text[m.offset : m.offset + m.length] for m in harper.check(text, "en-GB")
+    }
+    assert flagged == {"Recieve"}
