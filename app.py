@@ -474,6 +474,9 @@ def serve_command(host: str, port: int, web_workers: int) -> None:
     from flask import current_app
 
     env = {**os.environ, "FRONTLINE_INSTANCE_DIR": current_app.instance_path}
+    # Certificates and emails link to the site; without a configured address,
+    # they point at the one being served.
+    env.setdefault("FRONTLINE_BASE_URL", f"http://{host}:{port}")
     commands = {
         "worker": [sys.executable, "-c", "import app; app.main()", "worker"],
         "web": [
@@ -484,6 +487,9 @@ def serve_command(host: str, port: int, web_workers: int) -> None:
             # Longer than gunicorn's 2 s, so that a request sent on a kept-alive
             # connection does not meet the server closing it.
             "--keep-alive", "20",
+            # The default control socket is one path shared by every gunicorn
+            # of this user; serve does not use it.
+            "--no-control-socket",
             "--access-logfile", "-",
             "app:create_app()",
         ],
@@ -493,6 +499,7 @@ def serve_command(host: str, port: int, web_workers: int) -> None:
         for name, command in commands.items()
     }
     click.echo(f"Frontline is starting at http://{host}:{port}/ (Ctrl-C stops it)")
+    click.echo(f"links in emails and certificates use {env['FRONTLINE_BASE_URL']}")
     _echo_demo_logins()
 
     def stop(signum: int, frame: object) -> None:
@@ -522,16 +529,17 @@ def serve_command(host: str, port: int, web_workers: int) -> None:
 
 
 def _echo_demo_logins() -> None:
+    from courses.demo import TRAINEE
     from recruit.auth import find_user
     from recruit.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 
-    present = [
-        (email, role) for email, _name, role in DEMO_ACCOUNTS if find_user(email)
-    ]
+    accounts = [(email, role.value) for email, _name, role in DEMO_ACCOUNTS]
+    accounts.append((TRAINEE[0], "trainee"))
+    present = [(email, role) for email, role in accounts if find_user(email)]
     if present:
         click.echo(f"demo logins, password {DEMO_PASSWORD!r}:")
         for email, role in present:
-            click.echo(f"  {role.value:<10} {email}")
+            click.echo(f"  {role:<10} {email}")
 
 
 # Commands that must run without touching the schema first.

@@ -7,6 +7,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import Flask
 from flask.cli import with_appcontext
 
+from courses.demo import TRAINEE
 from recruit.auth import create_user
 from recruit.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, seed_demo
 from recruit.models import Role
@@ -50,6 +51,7 @@ def seed_demo_command() -> None:
     click.echo(f"demo logins (password {DEMO_PASSWORD!r}):")
     for email, _name, role in DEMO_ACCOUNTS:
         click.echo(f"  {role.value:<10} {email}")
+    click.echo(f"  {'trainee':<10} {TRAINEE[0]}")
 
 
 def register(app: Flask) -> None:
