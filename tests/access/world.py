@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from app import db, utcnow
 from assessments.models import Assessment, Item
-from assessments.services import start_attempt, submit_audio, submit_text
+from assessments.services import save_draft, start_attempt, submit_audio
 from courses.banks import get_bank, get_category, import_questions
 from courses.issuing import issue_certificate
 from courses.models import (
@@ -105,7 +105,7 @@ def _recruiting(users: dict) -> dict[str, object]:
     language = opening.stage(StageKind.LANGUAGE).assessments[0]
     writing, read_aloud, _open = language.items
     attempt = start_attempt(mine.id, language)
-    submit_text(attempt, writing, "Dear customer, I am sorry your parcel is late.")
+    save_draft(attempt, writing, "Dear customer, I am sorry your parcel is late.")
     with AUDIO.open("rb") as handle:
         spoken = submit_audio(attempt, read_aloud, handle, AUDIO.name, "audio/wav")
     other_language = start_attempt(theirs.id, language)
@@ -114,7 +114,10 @@ def _recruiting(users: dict) -> dict[str, object]:
             other_language, read_aloud, handle, AUDIO.name, "audio/wav"
         )
 
-    items = {kind: _item(assessments, kind) for kind in ("sjt", "typing", "simulation")}
+    items = {
+        kind: _item(assessments, kind)
+        for kind in ("sjt", "likert", "typing", "simulation")
+    }
     task_attempts = {
         kind: start_attempt(mine.id, item.assessment) for kind, item in items.items()
     }
@@ -131,6 +134,8 @@ def _recruiting(users: dict) -> dict[str, object]:
         "other_response": other_spoken.id,
         "choice_attempt": task_attempts["sjt"].id,
         "choice_item": items["sjt"].id,
+        "likert_attempt": task_attempts["likert"].id,
+        "likert_item": items["likert"].id,
         "typing_attempt": task_attempts["typing"].id,
         "typing_item": items["typing"].id,
         "chat_attempt": task_attempts["simulation"].id,
