@@ -198,3 +198,41 @@ def test_questionnaire_gap_error_tied(access_app: Flask, world: dict[str, Any]) 
     html = page.get_data(as_text=True)
     assert_error_tied(html, names[0], "Choose an answer")
     assert f'name="{names[1]}" value="3" checked' in html
+
+
+def test_long_quiz_answer_error_tied(access_app: Flask, world: dict[str, Any]) -> None:
+    client = client_for(access_app, "trainee")
+    path = f"/learn/attempts/{world['quiz_attempt']}"
+    form = client.get(path).get_data(as_text=True)
+    token = re.search(r'name="attempt_token" value="([^"]+)"', form)
+    assert token is not None
+    essay = re.search(r'<textarea id="(q\d+)"', form)
+    true_false = re.search(r'name="(q\d+)" value="true"', form)
+    assert essay is not None
+    assert true_false is not None
+    long_text = "sorry " * 3334 + "tail"
+    data = {
+        "attempt_token": token.group(1),
+        essay.group(1): long_text,
+        true_false.group(1): "true",
+    }
+
+    page = client.post(path, data=data)
+    assert page.status_code == 400
+    html = page.get_data(as_text=True)
+    assert_error_tied(html, essay.group(1), "the limit is 20,000")
+    assert "sorry sorry" in html
+    assert "tail</textarea>" in html
+
+    fetched = client.post(path, data=data, headers={"Accept": "application/json"})
+    assert fetched.status_code == 400
+    assert fetched.json["questions"] == [int(essay.group(1)[1:])]
+    with access_app.app_context():
+        from app import db
+        from courses.models import QuizAttempt
+
+        stored = db.session.get(QuizAttempt, world["quiz_attempt"])
+        essay_answer = stored.answer_for(int(essay.group(1)[1:]))
+        assert essay_answer.response == {"text": "I am sorry, and here is why."}
+        tf_answer = stored.answer_for(int(true_false.group(1)[1:]))
+        assert tf_answer.response == {"value": True}
