@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from app import db
+from app import db, utcnow
 from recruit import audit
 from recruit.auth import roles_required
 from recruit.imports import import_candidates
@@ -48,11 +48,12 @@ def import_page() -> Any:
 @bp.route("/tokens", methods=["GET", "POST"])
 @roles_required(*STAFF)
 def tokens() -> Any:
-    form = TokenForm()
+    default_days = current_app.config["API_TOKEN_DAYS"]
+    form = TokenForm(days=default_days)
     new_token = None
     if form.validate_on_submit():
         _row, new_token = create_token(
-            current_user, form.name.data or "", int(form.days.data or 90)
+            current_user, form.name.data or "", int(form.days.data or default_days)
         )
     rows = db.session.scalars(
         select(ApiToken)
@@ -64,6 +65,7 @@ def tokens() -> Any:
         form=form,
         new_token=new_token,
         tokens=rows,
+        now=utcnow(),
         revoke_form=SimpleActionForm(),
     )
 
