@@ -10,6 +10,7 @@ from flask import Flask
 from tests.access.conftest import Visit
 from tests.access.routes import ROUTES, route_rules
 from tests.access.world import ROLES
+from tests.conftest import csrf_token
 
 
 def expected(visit: Visit) -> str:
@@ -137,3 +138,24 @@ def test_no_inline_script_or_handler(crawl: list[Visit]) -> None:
         finder = InlineCodeFinder()
         finder.feed(visit.body)
         assert finder.found == [], f"{visit.method} {visit.path} as {visit.role}"
+
+
+def test_fetch_without_login_gets_json_401(
+    access_app: Flask, crawl: list[Visit]
+) -> None:
+    """Each route that sends a page to the login sends a script a 401 in JSON."""
+    client = access_app.test_client()
+    token = csrf_token(client, "/")
+    redirected = [v for v in crawl if v.role == "anonymous" and outcome(v) == "login"]
+    assert len(redirected) > 50
+    for visit in redirected:
+        headers = {"Accept": "application/json"}
+        if visit.method == "GET":
+            response = client.get(visit.path, headers=headers)
+        else:
+            response = client.post(
+                visit.path, data={"csrf_token": token}, headers=headers
+            )
+        assert response.status_code == 401, visit.path
+        assert response.is_json, visit.path
+        assert response.json["session_expired"] is False, visit.path
