@@ -108,7 +108,8 @@ def expire_session() -> None:
     Runs after the CSRF check, which still finds the session's token, so a form
     posted after expiry reaches the login redirect instead of a CSRF error.
     """
-    if "_user_id" not in session:
+    # Static files and the health check are no activity of the user.
+    if "_user_id" not in session or request.endpoint in ("static", "healthz"):
         return
     now = time.time()
     started = session.get(LOGIN_STARTED)

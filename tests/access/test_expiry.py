@@ -206,3 +206,13 @@ def test_quiz_answers_saved_after_expiry(app: Flask, client: FlaskClient) -> Non
     with app.app_context():
         stored = db.session.get(QuizAttempt, attempt_id)
         assert stored.answer_for(numeric_id).response == {"text": "3"}
+
+
+def test_static_files_keep_idle_clock(candidate: FlaskClient) -> None:
+    age_session(candidate, **{LAST_SEEN: 30 * 60})
+    with candidate.session_transaction() as session:
+        before = session[LAST_SEEN]
+    assert candidate.get("/static/style.css").status_code == 200
+    assert candidate.get("/healthz").status_code == 200
+    with candidate.session_transaction() as session:
+        assert session[LAST_SEEN] == before
