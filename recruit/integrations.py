@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -75,7 +83,7 @@ def tokens() -> Any:
 def revoke(token_id: int) -> Any:
     row = db.get_or_404(ApiToken, token_id)
     if row.user_id != current_user.id and not current_user.has_role(Role.ADMIN):
-        return redirect(url_for(".tokens"))
+        abort(404)  # another recruiter's token, as if it did not exist
     if SimpleActionForm().validate_on_submit():
         revoke_token(row, current_user)
         flash(_("Token revoked."), "success")

@@ -244,7 +244,7 @@ ROUTES: dict[str, Route] = {
         post="login 403 403 403 403 200 200",
     ),
     "/recruit/tokens/<int:token_id>/revoke": Route(
-        "/recruit/tokens/{admin_token_id}/revoke", post="login 403 403 403 403 302 302"
+        "/recruit/tokens/{admin_token_id}/revoke", post="login 403 403 403 403 404 302"
     ),
     "/recruit/webhooks": Route(
         "/recruit/webhooks",

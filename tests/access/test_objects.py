@@ -112,9 +112,10 @@ def test_recruiter_cannot_revoke_admin_token(
         row, token = create_token(admin, "ats", 30)
         token_id = row.id
     client = client_for(access_app, "recruiter")
-    client.post(
+    refused = client.post(
         f"/recruit/tokens/{token_id}/revoke", data={"csrf_token": csrf_token(client)}
     )
+    assert refused.status_code == 404
     with access_app.app_context():
         assert authenticate(token) is not None
     listing = client.get("/recruit/tokens").text
