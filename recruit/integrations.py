@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from app import db
+from app import db, utcnow
 from recruit import audit
 from recruit.auth import roles_required
 from recruit.imports import import_candidates
@@ -48,11 +56,12 @@ def import_page() -> Any:
 @bp.route("/tokens", methods=["GET", "POST"])
 @roles_required(*STAFF)
 def tokens() -> Any:
-    form = TokenForm()
+    default_days = current_app.config["API_TOKEN_DAYS"]
+    form = TokenForm(days=default_days)
     new_token = None
     if form.validate_on_submit():
         _row, new_token = create_token(
-            current_user, form.name.data or "", int(form.days.data or 90)
+            current_user, form.name.data or "", int(form.days.data or default_days)
         )
     rows = db.session.scalars(
         select(ApiToken)
@@ -64,6 +73,7 @@ def tokens() -> Any:
         form=form,
         new_token=new_token,
         tokens=rows,
+        now=utcnow(),
         revoke_form=SimpleActionForm(),
     )
 
@@ -73,7 +83,7 @@ def tokens() -> Any:
 def revoke(token_id: int) -> Any:
     row = db.get_or_404(ApiToken, token_id)
     if row.user_id != current_user.id and not current_user.has_role(Role.ADMIN):
-        return redirect(url_for(".tokens"))
+        abort(404)  # another recruiter's token, as if it did not exist
     if SimpleActionForm().validate_on_submit():
         revoke_token(row, current_user)
         flash(_("Token revoked."), "success")
