@@ -266,7 +266,9 @@ def save(attempt_id: int) -> Any:
         )
     if attempt.state == AttemptState.IN_PROGRESS:
         flash(_("Your answers are saved."), "success")
-    return redirect(url_for(".attempt", attempt_id=attempt.id))
+    # The course the attempt was started from, for the review's link back to it.
+    enrolment_id = request.args.get("enrolment", type=int)
+    return redirect(url_for(".attempt", attempt_id=attempt.id, enrolment=enrolment_id))
 
 
 def _too_long_answers(rows: list[dict[str, Any]]) -> dict[int, str]:
