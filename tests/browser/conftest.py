@@ -2,7 +2,7 @@
 
 Each test module gets its own server on a free loopback port, serving the real
 app on a SQLite database with a Celery worker thread beside it. Chromium is
-Debian's /usr/bin/chromium, launched once per session with a fake microphone
+Debian's /usr/bin/chromium, launched once for all of them with a fake microphone
 that plays a real speech recording.
 """
 
@@ -89,9 +89,12 @@ class Screenshots:
             assert len(data) > 1000, names[step]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
-    """Debian's Chromium with a fake microphone that plays a speech recording."""
+    """Debian's Chromium with a fake microphone that plays a speech recording.
+
+    Every browser test shares it; it closes after the last one.
+    """
     if not CHROMIUM.is_file():
         pytest.fail(f"{CHROMIUM} not found; scripts/browser installs it with apt")
     expect.set_options(timeout=ACTION_TIMEOUT_MS)
@@ -135,7 +138,9 @@ def live_server(
         CELERY_RESULT_BACKEND=f"db+sqlite:///{folder / 'results.sqlite'}",
     )
     # One line per request would bury a failure's output.
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    request_log = logging.getLogger("werkzeug")
+    level = request_log.level
+    request_log.setLevel(logging.WARNING)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     url = f"http://127.0.0.1:{server.server_port}"
     app.config["BASE_URL"] = url
@@ -148,6 +153,7 @@ def live_server(
         if worker_at_start:
             live.start_worker()
         yield live
+    request_log.setLevel(level)
     with app.app_context():
         db.engine.dispose()
 
