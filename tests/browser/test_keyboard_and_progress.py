@@ -72,6 +72,10 @@ def test_keyboard_only_login_and_answer(
     attempt_url = candidate_attempt(live_server, "kim.keys@example.com", "Kim Keys")
     page = open_page()
     page.goto("/login")
+    expect(page.get_by_label("Email")).to_have_attribute("autocomplete", "email")
+    expect(page.get_by_label("Password")).to_have_attribute(
+        "autocomplete", "current-password"
+    )
     tab_to(page, page.get_by_label("Email"))
     page.keyboard.type("kim.keys@example.com")
     tab_to(page, page.get_by_label("Password"))

@@ -28,8 +28,11 @@ def register(page: Page, name: str, email: str) -> None:
     page.get_by_role("link", name="Create account").click()
     page.get_by_label("Full name").fill(name)
     page.get_by_label("Email").fill(email)
-    page.get_by_label("Password", exact=True).fill("a long password")
-    page.get_by_label("Repeat the password").fill("a long password")
+    for label in ("Password", "Repeat the password"):
+        password = page.get_by_label(label, exact=True)
+        # Password managers offer a new password here, not a saved one.
+        expect(password).to_have_attribute("autocomplete", "new-password")
+        password.fill("a long password")
     page.get_by_role("button", name="Create account").click()
     expect(page.get_by_role("button", name=f"Log out {name}")).to_be_visible()
 
