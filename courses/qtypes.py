@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 # Largest response text stored per question, in characters.
 MAX_TEXT = 20_000
+
+
+# Renames an option or prompt id; None means the id is unknown.
+IdMap = Callable[[str], str | None]
 
 
 class QuestionDataError(ValueError):
@@ -58,6 +62,16 @@ class QuestionType:
 
     def grade(self, data: Mapping[str, Any], response: Mapping[str, Any]) -> Grade:
         raise NotImplementedError
+
+    def map_ids(
+        self, response: Mapping[str, Any], option: IdMap, prompt: IdMap
+    ) -> dict[str, Any]:
+        """Rename the option and prompt ids in a response; None drops an id.
+
+        The attempt page names options by per-attempt tokens, so a response is
+        translated on its way to the page and back.
+        """
+        return dict(response)
 
     def correct_answer(self, data: Mapping[str, Any]) -> str:
         """A plain-text statement of the right answer for the review page."""
@@ -113,6 +127,12 @@ class SingleChoice(QuestionType):
     def read_form(self, prefix: str, form: Mapping[str, Any]) -> dict[str, Any]:
         return {"choice": str(form.get(prefix, ""))[:20]}
 
+    def map_ids(
+        self, response: Mapping[str, Any], option: IdMap, prompt: IdMap
+    ) -> dict[str, Any]:
+        choice = response.get("choice")
+        return {"choice": option(str(choice)) if choice else None}
+
     def grade(self, data: Mapping[str, Any], response: Mapping[str, Any]) -> Grade:
         chosen = str(response.get("choice") or "")
         options = data["options"]
@@ -153,6 +173,12 @@ class MultipleChoice(QuestionType):
         if isinstance(values, str):
             values = [values]
         return {"choices": [str(v)[:20] for v in values][:100]}
+
+    def map_ids(
+        self, response: Mapping[str, Any], option: IdMap, prompt: IdMap
+    ) -> dict[str, Any]:
+        mapped = (option(str(c)) for c in response.get("choices") or [])
+        return {"choices": [c for c in mapped if c is not None]}
 
     def grade(self, data: Mapping[str, Any], response: Mapping[str, Any]) -> Grade:
         chosen = {str(c) for c in response.get("choices") or []}
@@ -353,6 +379,16 @@ class Matching(QuestionType):
                 matches[key[len(prefix) + 1 :][:20]] = str(form[key])[:20]
         return {"matches": matches}
 
+    def map_ids(
+        self, response: Mapping[str, Any], option: IdMap, prompt: IdMap
+    ) -> dict[str, Any]:
+        matches = {}
+        for prompt_id, answer_id in (response.get("matches") or {}).items():
+            mapped_prompt = prompt(str(prompt_id))
+            if mapped_prompt is not None:
+                matches[mapped_prompt] = option(str(answer_id))
+        return {"matches": {k: v for k, v in matches.items() if v is not None}}
+
     def grade(self, data: Mapping[str, Any], response: Mapping[str, Any]) -> Grade:
         matches = response.get("matches") or {}
         texts = {str(p["id"]): str(p["answer"]) for p in data["pairs"]}
@@ -395,6 +431,12 @@ class Ordering(QuestionType):
                 positions.append((number if number is not None else 1e9, key))
         positions.sort()
         return {"order": [key[len(prefix) + 1 :][:20] for _n, key in positions]}
+
+    def map_ids(
+        self, response: Mapping[str, Any], option: IdMap, prompt: IdMap
+    ) -> dict[str, Any]:
+        mapped = (option(str(i)) for i in response.get("order") or [])
+        return {"order": [i for i in mapped if i is not None]}
 
     def grade(self, data: Mapping[str, Any], response: Mapping[str, Any]) -> Grade:
         order = [str(i) for i in response.get("order") or []]

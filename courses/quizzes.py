@@ -69,6 +69,78 @@ def check_attempt_token(attempt: QuizAttempt, token: str | None) -> bool:
     return bool(token) and hmac.compare_digest(attempt_token(attempt), str(token))
 
 
+# Keys of a question's public data whose entries carry an id, and the kind of
+# id each is: answer options (choices, matching answers, ordering items) or
+# matching prompts. The two kinds get different tokens, because a matching
+# answer's id is the id of its pair's prompt.
+PUBLIC_ID_KINDS = {
+    "options": "option",
+    "answers": "option",
+    "items": "option",
+    "prompts": "prompt",
+}
+
+
+def option_token(attempt: QuizAttempt, question_id: int, kind: str, key: str) -> str:
+    """Compute the identifier that the attempt page shows for an option or prompt.
+
+    Stored ids (``o1``, ``p1``, ``i1``) follow the order of the imported file, so
+    they would show which option came first or which answer belongs to which
+    prompt. The page shows an HMAC of the attempt, question and id instead: it
+    differs in every attempt and stays the same when the page is reloaded.
+    """
+    secret = current_app.config["SECRET_KEY"].encode()
+    message = f"quiz-option:{attempt.id}:{question_id}:{kind}:{key}".encode()
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()[:16]
+
+
+def tokenise_public(
+    attempt: QuizAttempt, question_id: int, public: dict[str, Any]
+) -> dict[str, Any]:
+    """Replace the stored ids in a question's public data with page tokens."""
+    for key, kind in PUBLIC_ID_KINDS.items():
+        if key in public:
+            public[key] = [
+                {**entry, "id": option_token(attempt, question_id, kind, entry["id"])}
+                for entry in public[key]
+            ]
+    return public
+
+
+def _token_table(attempt: QuizAttempt, question: Question) -> dict[str, dict[str, str]]:
+    """Map each kind of id to {stored id: page token} for one question."""
+    public = get_type(question.qtype).public_data(question.data)
+    table: dict[str, dict[str, str]] = {"option": {}, "prompt": {}}
+    for key, kind in PUBLIC_ID_KINDS.items():
+        for entry in public.get(key, []):
+            stored = str(entry["id"])
+            table[kind][stored] = option_token(attempt, question.id, kind, stored)
+    return table
+
+
+def response_to_page(
+    attempt: QuizAttempt, question: Question, response: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Translate a stored response to the page tokens of this attempt."""
+    table = _token_table(attempt, question)
+    return get_type(question.qtype).map_ids(
+        response, table["option"].get, table["prompt"].get
+    )
+
+
+def response_from_page(
+    attempt: QuizAttempt, question: Question, response: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Translate a posted response from page tokens to stored ids.
+
+    Unknown tokens are dropped, so a posted stored id counts as no answer.
+    """
+    table = _token_table(attempt, question)
+    options = {token: stored for stored, token in table["option"].items()}
+    prompts = {token: stored for stored, token in table["prompt"].items()}
+    return get_type(question.qtype).map_ids(response, options.get, prompts.get)
+
+
 def draw_questions(quiz: Quiz) -> list[Question]:
     """Draw each rule's number of random questions from its category."""
     drawn: list[Question] = []
@@ -98,8 +170,9 @@ def build_layout(quiz: Quiz, questions: Sequence[Question]) -> list[dict[str, An
             options = [a["id"] for a in Matching.answer_choices(question.data)]
         elif key:
             options = [str(entry["id"]) for entry in question.data[key]]
-        if options and (quiz.shuffle_options or key == "items"):
-            # Ordering items are always shown out of order.
+        if options and (quiz.shuffle_options or key in ("items", "answers")):
+            # Ordering items and matching answers are always shuffled: in the
+            # stored order, they would show the right order or pairs.
             _random.shuffle(options)
         layout.append({"question_id": question.id, "options": options})
     return layout

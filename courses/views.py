@@ -40,9 +40,12 @@ from courses.quizzes import (
     close_if_expired,
     overall_feedback,
     questions_of,
+    response_from_page,
+    response_to_page,
     save_answers,
     start_attempt,
     submit_attempt,
+    tokenise_public,
 )
 from courses.recommend import recommended_steps
 from courses.services import (
@@ -174,7 +177,8 @@ def attempt_rows(attempt: QuizAttempt) -> list[dict[str, Any]]:
     """What the attempt page shows per question, in the attempt's order.
 
     Before submission only ``public_data`` is passed, so no answer, fraction or
-    option feedback can reach the page.
+    option feedback can reach the page. Options and prompts are named by the
+    attempt's tokens, in ``public`` and in ``response`` alike.
     """
     layout = {entry["question_id"]: entry["options"] for entry in attempt.layout}
     rows = []
@@ -187,12 +191,13 @@ def attempt_rows(attempt: QuizAttempt) -> list[dict[str, Any]]:
                 by_id = {str(entry["id"]): entry for entry in public[key]}
                 public[key] = [by_id[i] for i in order if i in by_id]
         answer = attempt.answer_for(question.id)
+        stored = answer.response if answer else {}
         rows.append(
             {
                 "question": question,
                 "type": qtype,
-                "public": public,
-                "response": answer.response if answer else {},
+                "public": tokenise_public(attempt, question.id, public),
+                "response": response_to_page(attempt, question, stored),
                 "answer": answer,
             }
         )
@@ -240,8 +245,10 @@ def save(attempt_id: int) -> Any:
     rows = attempt_rows(attempt)
     too_long = _too_long_answers(rows)
     responses = {
-        row["question"].id: row["type"].read_form(
-            f"q{row['question'].id}", request.form
+        row["question"].id: response_from_page(
+            attempt,
+            row["question"],
+            row["type"].read_form(f"q{row['question'].id}", request.form),
         )
         for row in rows
         if row["type"].gradable and row["question"].id not in too_long

@@ -21,12 +21,12 @@ from pypdf import PdfReader
 
 from app import db
 from courses.demo import seed_course
-from courses.models import Course, Question
+from courses.models import Course, Question, QuizAttempt
 from courses.services import attach_course, enrol_on_hire
 from recruit.models import ApplicationStatus, Opening
 from recruit.services import apply, create_opening
 from tests.conftest import build_app, log_in, make_user
-from tests.courses.conftest import right_response
+from tests.courses.conftest import right_form_fields
 from tests.courses.test_certificates import qr_modules
 
 GOOD_REPLIES = {
@@ -81,32 +81,19 @@ def form_csrf(page: str) -> str:
     return match.group(1)
 
 
-def answer_fields(app: Flask, page: str) -> dict[str, Any]:
+def answer_fields(app: Flask, page: str, attempt_id: int) -> dict[str, Any]:
     """Fill every question on an attempt page with a right answer."""
     ids = [int(i) for i in re.findall(r'id="question-(\d+)"', page)]
     assert ids
     fields: dict[str, Any] = {}
     with app.app_context():
+        attempt = db.session.get_one(QuizAttempt, attempt_id)
         for question in db.session.query(Question).filter(Question.id.in_(ids)):
             name = f"q{question.id}"
             if question.qtype == "chat_reply":
                 fields[name] = GOOD_REPLIES[question.data["customer_name"]]
                 continue
-            response = right_response(question)
-            if "choice" in response:
-                fields[name] = response["choice"]
-            elif "choices" in response:
-                fields[name] = response["choices"]
-            elif "value" in response:
-                fields[name] = "true" if response["value"] else "false"
-            elif "text" in response:
-                fields[name] = response["text"]
-            elif "matches" in response:
-                for prompt, answer in response["matches"].items():
-                    fields[f"{name}-{prompt}"] = answer
-            else:
-                for position, item in enumerate(response["order"], start=1):
-                    fields[f"{name}-{item}"] = str(position)
+            fields.update(right_form_fields(attempt, question))
     return fields
 
 
@@ -119,7 +106,11 @@ def take_quiz(app: Flask, client: FlaskClient, step_url: str) -> None:
     token = re.search(r'name="attempt_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
     submitted = client.post(
         attempt_url.split("?")[0],
-        data={"attempt_token": token, "action": "submit", **answer_fields(app, page)},
+        data={
+            "attempt_token": token,
+            "action": "submit",
+            **answer_fields(app, page, int(attempt_url.split("?")[0].split("/")[-1])),
+        },
     )
     assert submitted.status_code == 302
     review = client.get(attempt_url).get_data(as_text=True)

@@ -1,0 +1,265 @@
+"""The attempt page in the browser: what it reveals, and saves from two tabs."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from app import db
+from courses.models import Quiz, QuizAttempt
+from courses.quizzes import questions_of, start_attempt
+from tests.conftest import log_in, make_user
+from tests.courses.conftest import make_quiz
+
+# One question of each gradable type; every feedback text and every key
+# contains the word "SECRET", so the attempt page must never show that word.
+EVERY_TYPE = """
+$CATEGORY: Mixed
+
+::Capital::What is the capital of France? {
+~Lyon#SECRET-lyon
+=Paris#SECRET-paris
+~Marseille#SECRET-marseille
+~Nice#SECRET-nice
+}
+
+::Greetings::Which greetings suit a chat? {
+~%50%Hello#SECRET-hello
+~%50%Good morning#SECRET-morning
+~%-100%Yo#SECRET-yo
+~%-100%Oi#SECRET-oi
+}
+
+::Sky::The sky is green. {FALSE#SECRET-wrong#SECRET-right}
+
+::Apology::Type the word for an apology. {=SECRETsorry#SECRET-sorry =SECRETapologies}
+
+::Sum::What is one plus one? {#4177:13}
+
+::Pairs::Match each customer need with a channel. {
+=Refund status -> Order page
+=Angry caller -> Phone callback
+=Password reset -> Self-service link
+=Billing dispute -> Billing team
+}
+
+// frontline: {"qtype": "ordering"}
+::Steps::Order the steps of a chat. {=Greet =Listen =Solve =Close}
+"""
+
+
+class FormReader(HTMLParser):
+    """Collect the attempt form's fields: inputs, selects and textareas."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inputs: list[dict[str, str]] = []
+        self.select_options: dict[str, list[str]] = {}
+        self.labels: dict[str, str] = {}
+        self._select: str | None = None
+        self._label_value: str | None = None
+        self._label_text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        fields = {key: value or "" for key, value in attrs}
+        if tag == "input":
+            self.inputs.append(fields)
+            if self._label_text is not None and fields.get("type") in (
+                "radio",
+                "checkbox",
+            ):
+                self._label_value = fields.get("value")
+        elif tag == "select":
+            self._select = fields["name"]
+            self.select_options[self._select] = []
+        elif tag == "option" and self._select is not None:
+            self.select_options[self._select].append(fields.get("value", ""))
+        elif tag == "label":
+            self._label_text = []
+            self._label_value = None
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "select":
+            self._select = None
+        elif tag == "label" and self._label_value is not None:
+            self.labels["".join(self._label_text).strip()] = self._label_value
+            self._label_value = None
+
+    def handle_data(self, data: str) -> None:
+        self._label_text.append(data)
+
+
+def read_form(page: str) -> FormReader:
+    reader = FormReader()
+    reader.feed(page)
+    return reader
+
+
+def open_attempt(app: Flask, email: str, quiz_id: int) -> tuple[FlaskClient, int]:
+    """Log a new trainee in on a client of their own and start an attempt."""
+    with app.app_context():
+        user = make_user(email, "trainee")
+        attempt = start_attempt(user.id, db.session.get_one(Quiz, quiz_id))
+        attempt_id = attempt.id
+    client = app.test_client()
+    log_in(client, email)
+    return client, attempt_id
+
+
+def test_open_attempt_reveals_no_key(app: Flask) -> None:
+    with app.app_context():
+        quiz = make_quiz(EVERY_TYPE, category="Mixed")
+        quiz_id = quiz.id
+        internal_ids = {
+            str(entry["id"])
+            for question in quiz.rules[0].category.questions
+            for key in ("options", "pairs", "items")
+            for entry in question.data.get(key, [])
+        }
+    client, attempt_id = open_attempt(app, "t@example.com", quiz_id)
+    page = client.get(f"/learn/attempts/{attempt_id}").get_data(as_text=True)
+    assert "What is the capital of France?" in page
+    assert "SECRET" not in page
+    # The numerical answer and its tolerance.
+    assert "4177" not in page
+    assert ":13" not in page
+    form = read_form(page)
+    values = {i.get("value", "") for i in form.inputs}
+    names = {i.get("name", "") for i in form.inputs} | set(form.select_options)
+    select_values = {v for vs in form.select_options.values() for v in vs if v}
+    for internal in internal_ids:
+        assert internal not in values, f"option id {internal} is on the page"
+        assert internal not in select_values, f"answer id {internal} is on the page"
+        assert not any(name.endswith("-" + internal) for name in names), internal
+    # Matching: no answer choice carries the id of the prompt it belongs to.
+    for name, options in form.select_options.items():
+        prompt = name.split("-", 1)[1]
+        assert prompt not in options
+
+
+def test_option_ids_differ_per_attempt(app: Flask) -> None:
+    with app.app_context():
+        quiz_id = make_quiz(EVERY_TYPE, category="Mixed").id
+    labels = []
+    for n in range(2):
+        client, attempt_id = open_attempt(app, f"t{n}@example.com", quiz_id)
+        page = client.get(f"/learn/attempts/{attempt_id}").get_data(as_text=True)
+        labels.append(read_form(page).labels)
+        # The identifiers stay the same when the page is reloaded.
+        again = client.get(f"/learn/attempts/{attempt_id}").get_data(as_text=True)
+        assert read_form(again).labels == labels[-1]
+    assert labels[0]["Paris"] != labels[1]["Paris"]
+    tokens = [
+        {v for k, v in page_labels.items() if k not in ("True", "False")}
+        for page_labels in labels
+    ]
+    assert len(tokens[0]) == 8
+    assert tokens[0].isdisjoint(tokens[1])
+
+
+def test_choice_and_ordering_shuffled(app: Flask) -> None:
+    with app.app_context():
+        quiz_id = make_quiz(EVERY_TYPE, category="Mixed").id
+    option_orders, item_orders, answer_orders = set(), set(), set()
+    for n in range(8):
+        client, attempt_id = open_attempt(app, f"t{n}@example.com", quiz_id)
+        page = client.get(f"/learn/attempts/{attempt_id}").get_data(as_text=True)
+        option_orders.add(tuple(re.findall(r"(Lyon|Paris|Marseille|Nice)", page)))
+        item_orders.add(tuple(re.findall(r"<span>(Greet|Listen|Solve|Close)<", page)))
+        answer_orders.add(
+            tuple(re.findall(r">(Order page|Phone callback|Self-service link)<", page))
+        )
+    # Four options in the same order eight times in a row is vanishingly
+    # unlikely unless shuffling is broken.
+    assert len(option_orders) > 1
+    assert len(item_orders) > 1
+    assert len(answer_orders) > 1
+
+
+def test_matching_answers_shuffled_without_option_shuffle(app: Flask) -> None:
+    with app.app_context():
+        quiz_id = make_quiz(EVERY_TYPE, category="Mixed", shuffle_options=False).id
+    answer_orders = set()
+    for n in range(8):
+        client, attempt_id = open_attempt(app, f"t{n}@example.com", quiz_id)
+        page = client.get(f"/learn/attempts/{attempt_id}").get_data(as_text=True)
+        first_select = page.split("<select", 2)[1]
+        answer_orders.add(
+            tuple(
+                re.findall(
+                    r">(Order page|Phone callback|Self-service link|Billing team)<",
+                    first_select,
+                )
+            )
+        )
+    # Matching answers in the order of the prompts would give the key away.
+    assert len(answer_orders) > 1
+
+
+def test_page_tokens_grade_right_answers(app: Flask) -> None:
+    with app.app_context():
+        quiz_id = make_quiz(EVERY_TYPE, category="Mixed").id
+    client, attempt_id = open_attempt(app, "t@example.com", quiz_id)
+    page = client.get(f"/learn/attempts/{attempt_id}").get_data(as_text=True)
+    form = read_form(page)
+    with app.app_context():
+        attempt = db.session.get_one(QuizAttempt, attempt_id)
+        by_name = {q.name: q.id for q in questions_of(attempt)}
+    data: dict[str, Any] = {
+        i["name"]: i["value"]
+        for i in form.inputs
+        if i.get("type") == "hidden" and i.get("name")
+    }
+    data[f"q{by_name['Capital']}"] = form.labels["Paris"]
+    data[f"q{by_name['Greetings']}"] = [
+        form.labels["Hello"],
+        form.labels["Good morning"],
+    ]
+    data[f"q{by_name['Sky']}"] = "false"
+    data[f"q{by_name['Apology']}"] = "SECRETsorry"
+    data[f"q{by_name['Sum']}"] = "4180"
+    pair_answer = {
+        "Refund status": "Order page",
+        "Angry caller": "Phone callback",
+        "Password reset": "Self-service link",
+        "Billing dispute": "Billing team",
+    }
+    answer_tokens = _option_texts(page)
+    for prompt, answer in pair_answer.items():
+        field = _field_for_label(page, prompt)
+        data[field] = answer_tokens[answer]
+    for position, step in enumerate(["Greet", "Listen", "Solve", "Close"], start=1):
+        data[_field_for_label(page, f"Position of: {step}")] = str(position)
+    data["action"] = "submit"
+    response = client.post(f"/learn/attempts/{attempt_id}", data=data)
+    assert response.status_code == 302
+    with app.app_context():
+        attempt = db.session.get_one(QuizAttempt, attempt_id)
+        fractions = {a.question.name: a.fraction for a in attempt.answers}
+        assert fractions == {
+            "Capital": 1.0,
+            "Greetings": 1.0,
+            "Sky": 1.0,
+            "Apology": 1.0,
+            "Sum": 1.0,
+            "Pairs": 1.0,
+            "Steps": 1.0,
+        }
+        assert attempt.score == 100.0
+
+
+def _option_texts(page: str) -> dict[str, str]:
+    return dict(
+        (text, value)
+        for value, text in re.findall(r'<option value="([^"]+)"[^>]*>([^<]+)<', page)
+    )
+
+
+def _field_for_label(page: str, label: str) -> str:
+    match = re.search(r'<label for="([^"]+)"[^>]*>' + re.escape(label) + "<", page)
+    assert match, f"no field labelled {label!r}"
+    return match.group(1)
