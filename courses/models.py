@@ -40,6 +40,15 @@ class GradingMethod(enum.StrEnum):
     AVERAGE = "average"
 
 
+class ReviewAnswers(enum.StrEnum):
+    """When the review of an attempt shows right answers and answer feedback."""
+
+    EACH_ATTEMPT = "each_attempt"
+    # After the trainee's last allowed attempt, or once an attempt passes.
+    LAST_OR_PASS = "last_or_pass"  # noqa: S105 - a setting, not a password
+    NEVER = "never"
+
+
 class AttemptState(enum.StrEnum):
     IN_PROGRESS = "in_progress"
     NEEDS_GRADING = "needs_grading"  # an essay waits for a grader
@@ -194,6 +203,13 @@ class Quiz(db.Model):
     )
     shuffle_questions: Mapped[bool] = mapped_column(default=True)
     shuffle_options: Mapped[bool] = mapped_column(default=True)
+    # Right answers from a shared bank stay hidden while the trainee can still
+    # try again, unless the quiz says otherwise.
+    review_answers: Mapped[ReviewAnswers] = mapped_column(
+        enum_type(ReviewAnswers, "review_answers"),
+        default=ReviewAnswers.LAST_OR_PASS,
+        server_default=ReviewAnswers.LAST_OR_PASS.value,
+    )
     # Overall feedback bands: [{"min": 80, "text": "..."}], highest first wins.
     feedback: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

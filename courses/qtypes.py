@@ -45,6 +45,9 @@ class QuestionType:
     label: ClassVar[str]
     template: ClassVar[str]
     gradable: ClassVar[bool] = True
+    # False when the feedback on a response is about the trainee's own text
+    # (scorer findings, a grader's comment) and cannot reveal a key.
+    feedback_reveals_key: ClassVar[bool] = True
     # Keys of ``data`` whose items are shuffled per attempt, when the quiz says so.
     shuffled: ClassVar[str | None] = None
 
@@ -458,6 +461,7 @@ class Essay(QuestionType):
     qtype = "essay"
     label = "Essay"
     template = "courses/questions/essay.html"
+    feedback_reveals_key = False
 
     def validate(self, data: Mapping[str, Any]) -> None:
         if data.get("grader", "manual") not in ("manual", "writing"):
@@ -493,6 +497,7 @@ class ChatReply(QuestionType):
     qtype = "chat_reply"
     label = "Chat reply"
     template = "courses/questions/chat_reply.html"
+    feedback_reveals_key = False
 
     def validate(self, data: Mapping[str, Any]) -> None:
         if not str(data.get("customer_message") or "").strip():

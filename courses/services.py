@@ -18,6 +18,7 @@ from courses.models import (
     EnrolmentSource,
     Quiz,
     QuizAttempt,
+    ReviewAnswers,
     StepKind,
     StepProgress,
 )
@@ -165,6 +166,34 @@ def quiz_standing(user_id: int, quiz: Quiz) -> QuizStanding:
             (a for a in attempts if a.state == AttemptState.IN_PROGRESS), None
         ),
     )
+
+
+def review_shows_answers(attempt: QuizAttempt) -> bool:
+    """Decide whether the review of a submitted attempt shows the right answers.
+
+    This covers the right answer, the feedback written for each answer and the
+    question's general feedback, because all three can give the key away.
+    """
+    quiz = attempt.quiz
+    if quiz.review_answers == ReviewAnswers.EACH_ATTEMPT:
+        return True
+    if quiz.review_answers == ReviewAnswers.NEVER:
+        return False
+    attempts = db.session.scalars(
+        select(QuizAttempt).filter_by(user_id=attempt.user_id, quiz_id=quiz.id)
+    ).all()
+    passed = any(
+        a.state == AttemptState.GRADED
+        and a.score is not None
+        and a.score >= quiz.pass_mark
+        for a in attempts
+    )
+    out_of_attempts = (
+        quiz.max_attempts is not None
+        and len(attempts) >= quiz.max_attempts
+        and all(a.state != AttemptState.IN_PROGRESS for a in attempts)
+    )
+    return passed or out_of_attempts
 
 
 @dataclass

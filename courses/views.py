@@ -54,6 +54,7 @@ from courses.services import (
     outline,
     progress_percent,
     quiz_standing,
+    review_shows_answers,
 )
 
 bp = Blueprint("learn", __name__)
@@ -177,9 +178,11 @@ def attempt_rows(attempt: QuizAttempt) -> list[dict[str, Any]]:
     """What the attempt page shows per question, in the attempt's order.
 
     Before submission only ``public_data`` is passed, so no answer, fraction or
-    option feedback can reach the page. Options and prompts are named by the
-    attempt's tokens, in ``public`` and in ``response`` alike.
+    option feedback can reach the page. While the attempt is open, options and
+    prompts are named by the attempt's tokens, in ``public`` and in ``response``
+    alike; the review of a submitted attempt reads the stored ids.
     """
+    page_tokens = attempt.state == AttemptState.IN_PROGRESS
     layout = {entry["question_id"]: entry["options"] for entry in attempt.layout}
     rows = []
     for question in questions_of(attempt):
@@ -191,13 +194,16 @@ def attempt_rows(attempt: QuizAttempt) -> list[dict[str, Any]]:
                 by_id = {str(entry["id"]): entry for entry in public[key]}
                 public[key] = [by_id[i] for i in order if i in by_id]
         answer = attempt.answer_for(question.id)
-        stored = answer.response if answer else {}
+        response = answer.response if answer else {}
+        if page_tokens:
+            public = tokenise_public(attempt, question.id, public)
+            response = response_to_page(attempt, question, response)
         rows.append(
             {
                 "question": question,
                 "type": qtype,
-                "public": tokenise_public(attempt, question.id, public),
-                "response": response_to_page(attempt, question, stored),
+                "public": public,
+                "response": response,
                 "answer": answer,
             }
         )
@@ -211,12 +217,18 @@ def attempt(attempt_id: int) -> Any:
     close_if_expired(attempt)
     rows = attempt_rows(attempt)
     if attempt.state != AttemptState.IN_PROGRESS:
+        show_answers = review_shows_answers(attempt)
         for row in rows:
-            row["correct"] = row["type"].correct_answer(row["question"].data)
+            qtype = row["type"]
+            row["correct"] = (
+                qtype.correct_answer(row["question"].data) if show_answers else ""
+            )
+            row["show_feedback"] = show_answers or not qtype.feedback_reveals_key
         return render_template(
             "courses/review.html",
             attempt=attempt,
             rows=rows,
+            show_answers=show_answers,
             overall=overall_feedback(attempt.quiz, attempt.score),
             enrolment_id=request.args.get("enrolment", type=int),
         )

@@ -10,10 +10,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app import db
-from courses.models import Quiz, QuizAttempt
-from courses.quizzes import questions_of, start_attempt
+from courses.models import Quiz, QuizAttempt, ReviewAnswers
+from courses.quizzes import questions_of, save_answers, start_attempt, submit_attempt
 from tests.conftest import log_in, make_user
-from tests.courses.conftest import make_quiz
+from tests.courses.conftest import make_quiz, right_response
 
 # One question of each gradable type; every feedback text and every key
 # contains the word "SECRET", so the attempt page must never show that word.
@@ -263,3 +263,109 @@ def _field_for_label(page: str, label: str) -> str:
     match = re.search(r'<label for="([^"]+)"[^>]*>' + re.escape(label) + "<", page)
     assert match, f"no field labelled {label!r}"
     return match.group(1)
+
+
+REVIEWED = """
+$CATEGORY: Review
+
+::Capital::What is the capital of France? {
+~Lyon#SECRET-lyon
+=Paris#SECRET-paris
+~Marseille#SECRET-marseille
+####SECRET-general
+}
+
+::Sum::What is one plus one? {#2#SECRET-two}
+"""
+
+
+def submit_review(app: Flask, email: str, quiz_id: int, right: bool) -> str:
+    """Submit an attempt with right or wrong answers; return its review page."""
+    with app.app_context():
+        user = _user(email)
+        quiz = db.session.get_one(Quiz, quiz_id)
+        attempt = start_attempt(user.id, quiz)
+        questions = questions_of(attempt)
+        responses = {
+            q.id: right_response(q) if right else wrong_response(q) for q in questions
+        }
+        save_answers(attempt, responses)
+        submit_attempt(attempt)
+        attempt_id = attempt.id
+    client = app.test_client()
+    log_in(client, email)
+    return client.get(f"/learn/attempts/{attempt_id}").get_data(as_text=True)
+
+
+def _user(email: str) -> Any:
+    from recruit.auth import find_user
+
+    return find_user(email) or make_user(email, "trainee")
+
+
+def wrong_response(question: Any) -> dict[str, Any]:
+    if question.qtype == "single_choice":
+        options = question.data["options"]
+        return {"choice": next(o["id"] for o in options if o["text"] == "Lyon")}
+    return {"text": "3"}
+
+
+def assert_answers_hidden(review: str) -> None:
+    assert "Score:" in review
+    assert "Right answer:" not in review
+    assert "SECRET" not in review
+    # The trainee still sees their own answer.
+    assert "Lyon" in review
+
+
+def assert_answers_shown(review: str) -> None:
+    assert "Right answer:" in review
+    assert "Paris" in review
+    assert "SECRET-general" in review
+
+
+def test_review_hides_answers_until_last_attempt(app: Flask) -> None:
+    with app.app_context():
+        quiz_id = make_quiz(REVIEWED, category="Review", max_attempts=2).id
+    first = submit_review(app, "t@example.com", quiz_id, right=False)
+    assert_answers_hidden(first)
+    last = submit_review(app, "t@example.com", quiz_id, right=False)
+    assert_answers_shown(last)
+    assert "SECRET-lyon" in last
+
+
+def test_review_shows_answers_after_a_pass(app: Flask) -> None:
+    with app.app_context():
+        quiz_id = make_quiz(REVIEWED, category="Review").id
+    failed = submit_review(app, "t@example.com", quiz_id, right=False)
+    assert_answers_hidden(failed)
+    passed = submit_review(app, "t@example.com", quiz_id, right=True)
+    assert_answers_shown(passed)
+
+
+def test_review_setting_each_attempt_and_never(app: Flask) -> None:
+    with app.app_context():
+        each = make_quiz(
+            REVIEWED,
+            bank="Each",
+            category="Review",
+            max_attempts=3,
+            review_answers=ReviewAnswers.EACH_ATTEMPT,
+        ).id
+        never = make_quiz(
+            REVIEWED,
+            bank="Never",
+            category="Review",
+            max_attempts=1,
+            review_answers=ReviewAnswers.NEVER,
+        ).id
+    assert_answers_shown(submit_review(app, "a@example.com", each, right=False))
+    hidden = submit_review(app, "b@example.com", never, right=False)
+    assert_answers_hidden(hidden)
+    assert "not shown" in hidden
+
+
+def test_quiz_review_default_is_last_or_pass(app: Flask) -> None:
+    with app.app_context():
+        quiz = make_quiz(REVIEWED, category="Review")
+        assert quiz.review_answers == ReviewAnswers.LAST_OR_PASS

@@ -11,7 +11,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from app import db, utcnow
-from courses.models import AttemptState, QuizAttempt
+from courses.models import AttemptState, QuizAttempt, ReviewAnswers
 from courses.quizzes import (
     AttemptClosed,
     AttemptLimitReached,
@@ -339,7 +339,10 @@ ALL_TYPES = """
 def test_correct_answers_never_reach_the_browser(app: Any, client: FlaskClient) -> None:
     with app.app_context():
         user = make_user("t@example.com", "trainee")
-        attempt = start_attempt(user.id, make_quiz(ALL_TYPES, category=""))
+        quiz = make_quiz(
+            ALL_TYPES, category="", review_answers=ReviewAnswers.EACH_ATTEMPT
+        )
+        attempt = start_attempt(user.id, quiz)
         attempt_id = attempt.id
         questions = questions_of(attempt)
     log_in(client, "t@example.com")
