@@ -300,6 +300,10 @@ class QuizAnswer(db.Model):
     question_id: Mapped[int] = mapped_column(ForeignKey("question.id"))
     response: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     saved_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Counts the writes to this row, starting at 1. An attempt page sends the
+    # revision it showed, so a save from a page that is behind (another tab)
+    # cannot overwrite a newer answer, and concurrent writes fail.
+    revision: Mapped[int] = mapped_column(default=1, server_default=text("1"))
     # Share of the question's marks, 0..1; empty until graded.
     fraction: Mapped[float | None] = mapped_column(Float)
     feedback: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -309,6 +313,8 @@ class QuizAnswer(db.Model):
 
     attempt: Mapped[QuizAttempt] = relationship(back_populates="answers")
     question: Mapped[Question] = relationship()
+
+    __mapper_args__ = {"version_id_col": revision}
 
 
 class Enrolment(db.Model):

@@ -63,6 +63,10 @@ class QuestionType:
         value = form.get(prefix, "")
         return {"text": str(value)[:MAX_TEXT]}
 
+    def form_fields(self, prefix: str, response: Mapping[str, Any]) -> list[list[str]]:
+        """Return the [name, value] form fields that ``read_form`` reads back."""
+        return [[prefix, str(response.get("text") or "")]]
+
     def grade(self, data: Mapping[str, Any], response: Mapping[str, Any]) -> Grade:
         raise NotImplementedError
 
@@ -136,6 +140,10 @@ class SingleChoice(QuestionType):
         choice = response.get("choice")
         return {"choice": option(str(choice)) if choice else None}
 
+    def form_fields(self, prefix: str, response: Mapping[str, Any]) -> list[list[str]]:
+        choice = response.get("choice")
+        return [[prefix, str(choice)]] if choice else []
+
     def grade(self, data: Mapping[str, Any], response: Mapping[str, Any]) -> Grade:
         chosen = str(response.get("choice") or "")
         options = data["options"]
@@ -183,6 +191,9 @@ class MultipleChoice(QuestionType):
         mapped = (option(str(c)) for c in response.get("choices") or [])
         return {"choices": [c for c in mapped if c is not None]}
 
+    def form_fields(self, prefix: str, response: Mapping[str, Any]) -> list[list[str]]:
+        return [[prefix, str(c)] for c in response.get("choices") or []]
+
     def grade(self, data: Mapping[str, Any], response: Mapping[str, Any]) -> Grade:
         chosen = {str(c) for c in response.get("choices") or []}
         options = data["options"]
@@ -208,6 +219,10 @@ class TrueFalse(QuestionType):
     def read_form(self, prefix: str, form: Mapping[str, Any]) -> dict[str, Any]:
         value = str(form.get(prefix, ""))
         return {"value": {"true": True, "false": False}.get(value)}
+
+    def form_fields(self, prefix: str, response: Mapping[str, Any]) -> list[list[str]]:
+        value = response.get("value")
+        return [] if value is None else [[prefix, "true" if value else "false"]]
 
     def grade(self, data: Mapping[str, Any], response: Mapping[str, Any]) -> Grade:
         value = response.get("value")
@@ -392,6 +407,10 @@ class Matching(QuestionType):
                 matches[mapped_prompt] = option(str(answer_id))
         return {"matches": {k: v for k, v in matches.items() if v is not None}}
 
+    def form_fields(self, prefix: str, response: Mapping[str, Any]) -> list[list[str]]:
+        matches = response.get("matches") or {}
+        return [[f"{prefix}-{p}", str(a)] for p, a in matches.items()]
+
     def grade(self, data: Mapping[str, Any], response: Mapping[str, Any]) -> Grade:
         matches = response.get("matches") or {}
         texts = {str(p["id"]): str(p["answer"]) for p in data["pairs"]}
@@ -440,6 +459,10 @@ class Ordering(QuestionType):
     ) -> dict[str, Any]:
         mapped = (option(str(i)) for i in response.get("order") or [])
         return {"order": [i for i in mapped if i is not None]}
+
+    def form_fields(self, prefix: str, response: Mapping[str, Any]) -> list[list[str]]:
+        order = response.get("order") or []
+        return [[f"{prefix}-{item}", str(n)] for n, item in enumerate(order, start=1)]
 
     def grade(self, data: Mapping[str, Any], response: Mapping[str, Any]) -> Grade:
         order = [str(i) for i in response.get("order") or []]

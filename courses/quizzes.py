@@ -20,6 +20,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from app import db, utcnow
 from courses.models import (
@@ -236,26 +237,61 @@ def save_answers(
     attempt: QuizAttempt,
     responses: Mapping[int, Mapping[str, Any]],
     now: datetime | None = None,
-) -> None:
-    """Store responses to questions of the attempt; rejected after its deadline."""
-    if close_if_expired(attempt, now):
-        raise AttemptClosed(
-            "The time limit has passed. The answers saved before it were submitted."
-        )
-    if attempt.state != AttemptState.IN_PROGRESS:
-        raise AttemptClosed("This attempt was already submitted.")
+    revisions: Mapping[int, int] | None = None,
+) -> list[QuizAnswer]:
+    """Store responses to questions of the attempt; rejected after its deadline.
+
+    ``revisions`` maps a question id to the answer revision that the page
+    showed (0 for none). A changed response from a page that is behind an
+    answer saved since, e.g. by another tab, is not stored: the newer answer
+    is kept and returned among the conflicts. The other responses are stored.
+    """
+    for _try in range(2):
+        if close_if_expired(attempt, now):
+            raise AttemptClosed(
+                "The time limit has passed. The answers saved before it were submitted."
+            )
+        if attempt.state != AttemptState.IN_PROGRESS:
+            raise AttemptClosed("This attempt was already submitted.")
+        conflicts = _store_responses(attempt, responses, now or utcnow(), revisions)
+        try:
+            db.session.commit()
+        except (IntegrityError, StaleDataError):
+            # Another request wrote one of these answers since they were read;
+            # read them again and compare with what that request stored.
+            db.session.rollback()
+            continue
+        return conflicts
+    raise AttemptClosed("Answers are being saved from another tab. Reload the page.")
+
+
+def _store_responses(
+    attempt: QuizAttempt,
+    responses: Mapping[int, Mapping[str, Any]],
+    saved_at: datetime,
+    revisions: Mapping[int, int] | None,
+) -> list[QuizAnswer]:
     allowed = {entry["question_id"] for entry in attempt.layout}
-    saved_at = now or utcnow()
+    conflicts = []
     for question_id, response in responses.items():
         if question_id not in allowed:
             raise QuizError(f"Question {question_id} is not part of this attempt.")
         answer = attempt.answer_for(question_id)
+        if answer is not None and answer.response == dict(response):
+            continue
+        if (
+            answer is not None
+            and revisions is not None
+            and answer.revision > revisions.get(question_id, 0)
+        ):
+            conflicts.append(answer)
+            continue
         if answer is None:
             answer = QuizAnswer(question_id=question_id)
             attempt.answers.append(answer)
         answer.response = dict(response)
         answer.saved_at = saved_at
-    db.session.commit()
+    return conflicts
 
 
 def questions_of(attempt: QuizAttempt) -> list[Question]:

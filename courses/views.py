@@ -16,9 +16,11 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from markupsafe import Markup
 from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
 
 from app import csrf, db
 from courses.forms import ConfirmForm
@@ -29,6 +31,7 @@ from courses.models import (
     Certificate,
     CourseStep,
     Enrolment,
+    QuizAnswer,
     QuizAttempt,
     StepKind,
 )
@@ -266,9 +269,13 @@ def save(attempt_id: int) -> Any:
         if row["type"].gradable and row["question"].id not in too_long
     }
     try:
-        save_answers(attempt, responses)
+        conflicts = save_answers(
+            attempt, responses, revisions=_posted_revisions(responses)
+        )
         if too_long:
-            return _reject_too_long(attempt, rows, too_long)
+            return _reject_too_long(attempt, too_long)
+        if conflicts:
+            return _conflict_reply(attempt, conflicts)
         if request.form.get("action") == "submit":
             if not logged_in:
                 raise QuizError(_("Log in again to submit; your answers are saved."))
@@ -276,8 +283,18 @@ def save(attempt_id: int) -> Any:
     except QuizError as error:
         db.session.rollback()
         return _reply(attempt, str(error), error.status_code)
+    except StaleDataError:
+        # Another tab saved an answer while this request graded the attempt.
+        db.session.rollback()
+        message = _("Answers were changed in another tab or window. Reload the page.")
+        return _reply(attempt, message, 409)
     if wants_json():
-        return jsonify(saved=True, logged_in=logged_in, state=attempt.state.value)
+        return jsonify(
+            saved=True,
+            logged_in=logged_in,
+            state=attempt.state.value,
+            revisions=_revisions(attempt),
+        )
     if not logged_in:
         flash(_("Your answers are saved. Log in again to continue."), "info")
         return redirect(
@@ -310,19 +327,20 @@ def _too_long_answers(rows: list[dict[str, Any]]) -> dict[int, str]:
     return errors
 
 
-def _reject_too_long(
-    attempt: QuizAttempt, rows: list[dict[str, Any]], errors: dict[int, str]
-) -> Any:
+def _reject_too_long(attempt: QuizAttempt, errors: dict[int, str]) -> Any:
     """Show the attempt again with the rejected text in place and its error beside it.
 
-    The other answers of the same post are saved already.
+    The other answers of the same post are saved already, and the page is built
+    after that save so that it shows them with their new revisions.
     """
     if wants_json():
         return jsonify(
             error=" ".join(errors.values()),
             questions=sorted(errors),
             state=attempt.state.value,
+            revisions=_revisions(attempt),
         ), 400
+    rows = attempt_rows(attempt)
     for row in rows:
         question_id = row["question"].id
         if question_id in errors:
@@ -336,6 +354,61 @@ def _reject_too_long(
         enrolment_id=request.args.get("enrolment", type=int),
     )
     return page, 400
+
+
+def _posted_revisions(responses: dict[int, Any]) -> dict[int, int]:
+    """Read the answer revision the page showed for each question; 0 if none."""
+    revisions = {}
+    for question_id in responses:
+        value = request.form.get(f"rev-q{question_id}", "")
+        revisions[question_id] = int(value) if value.isdigit() else 0
+    return revisions
+
+
+def _revisions(attempt: QuizAttempt) -> dict[str, int]:
+    return {str(a.question_id): a.revision for a in attempt.answers}
+
+
+def _conflict_reply(attempt: QuizAttempt, conflicts: list[QuizAnswer]) -> Any:
+    """Reply 409 with the newer answers that this page must not overwrite.
+
+    The other responses of the request are stored. A form post without
+    JavaScript returns to the attempt page, which shows the newer answers.
+    """
+    numbers = {e["question_id"]: n for n, e in enumerate(attempt.layout, start=1)}
+    listed = ", ".join(str(numbers[a.question_id]) for a in conflicts)
+    message = ngettext(
+        "Another tab or window saved a newer answer to question %(numbers)s. "
+        "This page now shows it; check it and change it if you need to.",
+        "Another tab or window saved newer answers to questions %(numbers)s. "
+        "This page now shows them; check them and change them if you need to.",
+        len(conflicts),
+        numbers=listed,
+    )
+    if not wants_json():
+        flash(message, "error")
+        return redirect(url_for(".attempt", attempt_id=attempt.id))
+    details = []
+    for answer in conflicts:
+        question = answer.question
+        shown = response_to_page(attempt, question, answer.response)
+        details.append(
+            {
+                "question_id": question.id,
+                "number": numbers[question.id],
+                "revision": answer.revision,
+                "fields": get_type(question.qtype).form_fields(
+                    f"q{question.id}", shown
+                ),
+            }
+        )
+    body = {
+        "error": message,
+        "state": attempt.state.value,
+        "conflicts": details,
+        "revisions": _revisions(attempt),
+    }
+    return jsonify(body), 409
 
 
 def _reply(attempt: QuizAttempt, message: str, status: int) -> Any:

@@ -42,6 +42,31 @@
     });
   }
 
+  // Each question's hidden "rev-q<id>" field holds the revision of its saved
+  // answer that this page shows; the server refuses to overwrite a newer one.
+  function setRevisions(revisions) {
+    Object.keys(revisions || {}).forEach(function (questionId) {
+      const field = form.elements.namedItem("rev-q" + questionId);
+      if (field) field.value = revisions[questionId];
+    });
+  }
+
+  // Show the newer answer that another tab saved, in place of this page's.
+  function applyConflict(conflict) {
+    const prefix = "q" + conflict.question_id;
+    const values = {};
+    conflict.fields.forEach(function (entry) { (values[entry[0]] = values[entry[0]] || []).push(entry[1]); });
+    Array.prototype.forEach.call(form.elements, function (element) {
+      if (element.name !== prefix && element.name.indexOf(prefix + "-") !== 0) return;
+      const given = values[element.name] || [];
+      if (element.type === "checkbox" || element.type === "radio") {
+        element.checked = given.indexOf(element.value) !== -1;
+      } else if (element.type !== "number" || given.length) {
+        element.value = given.length ? given[0] : "";
+      }
+    });
+  }
+
   function save() {
     if (closed) return;
     clearTimeout(retry);
@@ -63,10 +88,16 @@
       })
       .then(function (result) {
         if (result.status >= 200 && result.status < 300) {
+          setRevisions(result.data.revisions);
           window.localStorage.removeItem(storageKey);
           state.textContent = result.data.logged_in === false
             ? messages.msgRelogin
             : messages.msgSaved + " " + new Date().toLocaleTimeString();
+        } else if (result.status === 409 && result.data.conflicts) {
+          result.data.conflicts.forEach(applyConflict);
+          setRevisions(result.data.revisions);
+          window.localStorage.removeItem(storageKey);
+          state.textContent = result.data.error;
         } else if (result.status === 409) {
           closed = true;
           state.textContent = (result.data.error || messages.msgClosed);

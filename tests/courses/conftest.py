@@ -18,6 +18,7 @@ from courses.models import (
     QuizRule,
     StepKind,
 )
+from courses.qtypes import get_type
 from courses.quizzes import response_to_page
 
 SMALL_BANK = """
@@ -106,29 +107,18 @@ def right_response(question: Question) -> dict[str, Any]:
     raise AssertionError(f"no right response for {question.qtype}")
 
 
-def right_form_fields(attempt: QuizAttempt, question: Question) -> dict[str, Any]:
+def right_form_fields(attempt: QuizAttempt, question: Question) -> dict[str, list[str]]:
     """The attempt page's form fields of a right answer to ``question``.
 
     The page names options by the attempt's tokens, not by their stored ids.
     """
-    name = f"q{question.id}"
     response = response_to_page(attempt, question, right_response(question))
-    if "choice" in response:
-        return {name: response["choice"]}
-    if "choices" in response:
-        return {name: response["choices"]}
-    if "value" in response:
-        return {name: "true" if response["value"] else "false"}
-    if "text" in response:
-        return {name: response["text"]}
-    if "matches" in response:
-        return {
-            f"{name}-{prompt}": answer for prompt, answer in response["matches"].items()
-        }
-    return {
-        f"{name}-{item}": str(position)
-        for position, item in enumerate(response["order"], start=1)
-    }
+    fields: dict[str, list[str]] = {}
+    for name, value in get_type(question.qtype).form_fields(
+        f"q{question.id}", response
+    ):
+        fields.setdefault(name, []).append(value)
+    return fields
 
 
 @pytest.fixture

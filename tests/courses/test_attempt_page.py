@@ -10,7 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app import db
-from courses.models import Quiz, QuizAttempt, ReviewAnswers
+from courses.models import AttemptState, Quiz, QuizAttempt, ReviewAnswers
 from courses.quizzes import questions_of, save_answers, start_attempt, submit_attempt
 from tests.conftest import log_in, make_user
 from tests.courses.conftest import make_quiz, right_response
@@ -369,3 +369,114 @@ def test_quiz_review_default_is_last_or_pass(app: Flask) -> None:
     with app.app_context():
         quiz = make_quiz(REVIEWED, category="Review")
         assert quiz.review_answers == ReviewAnswers.LAST_OR_PASS
+
+
+TWO_TEXTS = """
+$CATEGORY: Texts
+
+::First::Name a greeting. {=Hello =Hi}
+
+::Second::Name a farewell. {=Goodbye =Bye}
+"""
+
+
+def page_fields(page: str) -> dict[str, str]:
+    """The hidden fields of an attempt page: its token and answer revisions."""
+    return {
+        i["name"]: i.get("value", "")
+        for i in read_form(page).inputs
+        if i.get("type") == "hidden" and i.get("name")
+    }
+
+
+def test_stale_tab_cannot_overwrite_newer_answer(app: Flask) -> None:
+    with app.app_context():
+        quiz_id = make_quiz(TWO_TEXTS, category="Texts").id
+    first_tab, attempt_id = open_attempt(app, "t@example.com", quiz_id)
+    second_tab = app.test_client()
+    log_in(second_tab, "t@example.com")
+    url = f"/learn/attempts/{attempt_id}"
+    with app.app_context():
+        attempt = db.session.get_one(QuizAttempt, attempt_id)
+        ids = {q.name: q.id for q in questions_of(attempt)}
+    first, second = f"q{ids['First']}", f"q{ids['Second']}"
+    json_reply = {"Accept": "application/json"}
+    # Both tabs show the attempt before anything is saved.
+    stale = page_fields(first_tab.get(url).get_data(as_text=True))
+    fresh = page_fields(second_tab.get(url).get_data(as_text=True))
+    # The first tab saves an answer, then the second tab saves a newer one.
+    saved = first_tab.post(
+        url, data={**stale, first: "Hello", second: ""}, headers=json_reply
+    )
+    assert saved.status_code == 200, saved.get_data(as_text=True)
+    fresh = page_fields(second_tab.get(url).get_data(as_text=True))
+    newer = second_tab.post(
+        url, data={**fresh, first: "Hi", second: ""}, headers=json_reply
+    )
+    assert newer.status_code == 200, newer.get_data(as_text=True)
+    # The first tab, still on the revisions of its own save, autosaves its old
+    # text and a new answer to the second question.
+    revisions = saved.get_json()["revisions"]
+    conflict = first_tab.post(
+        url,
+        data={
+            **stale,
+            f"rev-{first}": revisions[str(ids["First"])],
+            f"rev-{second}": revisions[str(ids["Second"])],
+            first: "Hello",
+            second: "Goodbye",
+        },
+        headers=json_reply,
+    )
+    assert conflict.status_code == 409
+    body = conflict.get_json()
+    assert "Another tab or window saved a newer answer" in body["error"]
+    assert [c["question_id"] for c in body["conflicts"]] == [ids["First"]]
+    assert body["conflicts"][0]["fields"] == [[first, "Hi"]]
+    assert body["conflicts"][0]["number"] in (1, 2)
+    with app.app_context():
+        attempt = db.session.get_one(QuizAttempt, attempt_id)
+        assert attempt.answer_for(ids["First"]).response == {"text": "Hi"}
+        # The answer that did not conflict is saved.
+        assert attempt.answer_for(ids["Second"]).response == {"text": "Goodbye"}
+        revision = attempt.answer_for(ids["First"]).revision
+    assert body["revisions"][str(ids["First"])] == revision
+    # Saving the value it was just sent is accepted.
+    resolved = first_tab.post(
+        url,
+        data={
+            **stale,
+            f"rev-{first}": str(revision),
+            f"rev-{second}": body["revisions"][str(ids["Second"])],
+            first: "Hi",
+            second: "Goodbye",
+        },
+        headers=json_reply,
+    )
+    assert resolved.status_code == 200, resolved.get_data(as_text=True)
+
+
+def test_stale_form_post_does_not_submit(app: Flask) -> None:
+    with app.app_context():
+        quiz_id = make_quiz(TWO_TEXTS, category="Texts").id
+    first_tab, attempt_id = open_attempt(app, "t@example.com", quiz_id)
+    second_tab = app.test_client()
+    log_in(second_tab, "t@example.com")
+    url = f"/learn/attempts/{attempt_id}"
+    with app.app_context():
+        attempt = db.session.get_one(QuizAttempt, attempt_id)
+        ids = {q.name: q.id for q in questions_of(attempt)}
+    first = f"q{ids['First']}"
+    stale = page_fields(first_tab.get(url).get_data(as_text=True))
+    fresh = page_fields(second_tab.get(url).get_data(as_text=True))
+    second_tab.post(url, data={**fresh, first: "Hi"})
+    # Without JavaScript the stale tab posts the whole form to submit.
+    reply = first_tab.post(url, data={**stale, first: "Hello", "action": "submit"})
+    assert reply.status_code == 302
+    page = first_tab.get(reply.headers["Location"]).get_data(as_text=True)
+    assert "Another tab or window saved a newer answer" in page
+    assert 'value="Hi"' in page
+    with app.app_context():
+        attempt = db.session.get_one(QuizAttempt, attempt_id)
+        assert attempt.state == AttemptState.IN_PROGRESS
+        assert attempt.answer_for(ids["First"]).response == {"text": "Hi"}

@@ -1,4 +1,4 @@
-"""Add quiz review settings
+"""Add quiz review settings and answer revisions
 
 Revision ID: 5d3c1f0e9a27
 Revises: 4ae1a02dd391
@@ -20,7 +20,13 @@ def upgrade():
     with op.batch_alter_table('quiz', schema=None) as batch_op:
         batch_op.add_column(sa.Column('review_answers', sa.Enum('each_attempt', 'last_or_pass', 'never', name='review_answers', native_enum=False, create_constraint=True, length=20), server_default='last_or_pass', nullable=False))
 
+    with op.batch_alter_table('quiz_answer', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('revision', sa.Integer(), server_default=sa.text('1'), nullable=False))
+
 
 def downgrade():
+    with op.batch_alter_table('quiz_answer', schema=None) as batch_op:
+        batch_op.drop_column('revision')
+
     with op.batch_alter_table('quiz', schema=None) as batch_op:
         batch_op.drop_column('review_answers')
