@@ -389,16 +389,22 @@ def page_fields(page: str) -> dict[str, str]:
     }
 
 
-def test_stale_tab_cannot_overwrite_newer_answer(app: Flask) -> None:
+def two_tabs(app: Flask) -> tuple[FlaskClient, FlaskClient, int, dict[str, int]]:
+    """Start an attempt at two text questions and log in on two clients."""
     with app.app_context():
         quiz_id = make_quiz(TWO_TEXTS, category="Texts").id
     first_tab, attempt_id = open_attempt(app, "t@example.com", quiz_id)
     second_tab = app.test_client()
     log_in(second_tab, "t@example.com")
-    url = f"/learn/attempts/{attempt_id}"
     with app.app_context():
         attempt = db.session.get_one(QuizAttempt, attempt_id)
         ids = {q.name: q.id for q in questions_of(attempt)}
+    return first_tab, second_tab, attempt_id, ids
+
+
+def test_stale_tab_cannot_overwrite_newer_answer(app: Flask) -> None:
+    first_tab, second_tab, attempt_id, ids = two_tabs(app)
+    url = f"/learn/attempts/{attempt_id}"
     first, second = f"q{ids['First']}", f"q{ids['Second']}"
     json_reply = {"Accept": "application/json"}
     # Both tabs show the attempt before anything is saved.
@@ -457,15 +463,8 @@ def test_stale_tab_cannot_overwrite_newer_answer(app: Flask) -> None:
 
 
 def test_stale_form_post_does_not_submit(app: Flask) -> None:
-    with app.app_context():
-        quiz_id = make_quiz(TWO_TEXTS, category="Texts").id
-    first_tab, attempt_id = open_attempt(app, "t@example.com", quiz_id)
-    second_tab = app.test_client()
-    log_in(second_tab, "t@example.com")
+    first_tab, second_tab, attempt_id, ids = two_tabs(app)
     url = f"/learn/attempts/{attempt_id}"
-    with app.app_context():
-        attempt = db.session.get_one(QuizAttempt, attempt_id)
-        ids = {q.name: q.id for q in questions_of(attempt)}
     first = f"q{ids['First']}"
     stale = page_fields(first_tab.get(url).get_data(as_text=True))
     fresh = page_fields(second_tab.get(url).get_data(as_text=True))
