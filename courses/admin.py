@@ -19,6 +19,7 @@ from courses.forms import (
     GradeForm,
     ImportForm,
     OpeningForm,
+    ReissueForm,
     RevokeForm,
 )
 from courses.interchange import ImportFailed
@@ -171,7 +172,7 @@ def detach(course_id: int, opening_id: int) -> Any:
 def revoke(certificate_id: int) -> Any:
     certificate = db.get_or_404(Certificate, certificate_id)
     form = RevokeForm()
-    if form.validate_on_submit():
+    if form.validate_on_submit() and (form.reason.data or "").strip():
         revoke_certificate(certificate, form.reason.data or "", current_user.id)
         flash(_("Certificate %(code)s is revoked.", code=certificate.code), "success")
     else:
@@ -183,8 +184,13 @@ def revoke(certificate_id: int) -> Any:
 @admin_only
 def reissue(enrolment_id: int) -> Any:
     enrolment = db.get_or_404(Enrolment, enrolment_id)
-    if ConfirmForm().validate_on_submit():
-        certificate = reissue_certificate(enrolment, current_user.id)
+    form = ReissueForm()
+    if not form.validate_on_submit() or not (form.reason.data or "").strip():
+        flash(_("Give a reason for issuing the certificate."), "error")
+    else:
+        certificate = reissue_certificate(
+            enrolment, current_user.id, form.reason.data or ""
+        )
         if certificate is None:
             flash(
                 _("The course is not complete, so no certificate was issued."), "error"

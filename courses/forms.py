@@ -45,6 +45,13 @@ class RevokeForm(FlaskForm):
     submit = SubmitField(_l("Revoke"))
 
 
+class ReissueForm(FlaskForm):
+    reason = StringField(
+        _l("Reason for re-issuing"), validators=[DataRequired(), Length(max=500)]
+    )
+    submit = SubmitField(_l("Re-issue"))
+
+
 class ImportForm(FlaskForm):
     file = FileField(_l("GIFT or Moodle XML file"), validators=[FileRequired()])
     bank = StringField(

@@ -15,6 +15,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from flask import current_app, has_request_context
 from flask_babel import force_locale
@@ -135,32 +136,83 @@ def issue_certificate(enrolment: Enrolment) -> Certificate | None:
     return certificate
 
 
+class CertificateError(ValueError):
+    """A certificate change that is rejected, with a message for the admin."""
+
+
+def _required_reason(reason: str, action: str) -> str:
+    reason = reason.strip()
+    if not reason:
+        raise CertificateError(f"A reason is required to {action} a certificate.")
+    return reason
+
+
+def _record(action: str, enrolment: Enrolment, admin_id: int, **change: Any) -> None:
+    """Add an audit event on the trainee; the caller commits it with the change."""
+    from recruit.audit import record
+    from recruit.models import User
+
+    actor = db.session.get(User, admin_id)
+    record(action, actor=actor, subject_user_id=enrolment.user_id, **change)
+
+
 def revoke_certificate(certificate: Certificate, reason: str, admin_id: int) -> None:
+    """Revoke a certificate for a stated reason, audited; a revoked one is left."""
+    reason = _required_reason(reason, "revoke")
     if certificate.revoked_at is not None:
         return
     certificate.revoked_at = utcnow()
-    certificate.revoked_reason = reason.strip() or "revoked by an administrator"
+    certificate.revoked_reason = reason
+    _record(
+        "revoke_certificate",
+        certificate.enrolment,
+        admin_id,
+        before={"certificate": certificate.code},
+        after={"certificate": None},
+        reason=reason,
+    )
     db.session.commit()
     audit.info(
-        "certificate %s revoked by user %s: %s",
-        certificate.code,
-        admin_id,
-        certificate.revoked_reason,
+        "certificate %s revoked by user %s: %s", certificate.code, admin_id, reason
     )
 
 
-def reissue_certificate(enrolment: Enrolment, admin_id: int) -> Certificate | None:
-    """Revoke the active certificate (if any) and issue a new one with a new ID."""
+def reissue_certificate(
+    enrolment: Enrolment, admin_id: int, reason: str
+) -> Certificate | None:
+    """Revoke the active certificate (if any) and issue a new one with a new ID.
+
+    Both steps are audited with the reason. Nothing changes, and None is
+    returned, when the enrolment no longer meets the completion rules.
+    """
+    from courses.services import is_complete
+
+    reason = _required_reason(reason, "re-issue")
+    if not is_complete(enrolment):
+        return None
     current = active_certificate(enrolment)
     if current is not None:
-        revoke_certificate(current, "replaced by a re-issued certificate", admin_id)
+        revoke_certificate(current, f"re-issued: {reason}", admin_id)
     db.session.refresh(enrolment)
     certificate = issue_certificate(enrolment)
+    if certificate is None:
+        return None
+    _record(
+        "reissue_certificate",
+        enrolment,
+        admin_id,
+        before={"certificate": current.code if current else None},
+        after={"certificate": certificate.code},
+        reason=reason,
+    )
+    db.session.commit()
     audit.info(
-        "certificate re-issue for enrolment %s by user %s: %s",
+        "certificate %s re-issued as %s for enrolment %s by user %s: %s",
+        current.code if current else None,
+        certificate.code,
         enrolment.id,
         admin_id,
-        certificate.code if certificate else "not complete",
+        reason,
     )
     return certificate
 

@@ -20,13 +20,22 @@ def record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     reason: str = "",
+    subject_user_id: int | None = None,
 ) -> AuditEvent:
-    """Add an audit event to the session; the caller commits it with the change."""
+    """Add an audit event to the session; the caller commits it with the change.
+
+    The event concerns ``subject_user_id`` when given, else the application's
+    candidate.
+    """
     event = AuditEvent(
         action=action,
         actor_id=actor.id if actor is not None else None,
         application_id=application.id if application is not None else None,
-        subject_user_id=application.candidate_id if application is not None else None,
+        subject_user_id=(
+            subject_user_id
+            if subject_user_id is not None
+            else (application.candidate_id if application is not None else None)
+        ),
         opening_id=(
             opening_id
             if opening_id is not None

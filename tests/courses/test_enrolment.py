@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from app import db
 from courses.issuing import (
+    CertificateError,
     cohort_without_certificate,
     issue_certificate,
     reissue_certificate,
@@ -26,7 +29,7 @@ from courses.services import (
     mark_read,
 )
 from courses.tasks import issue_certificate_task
-from recruit.models import Role, User
+from recruit.models import AuditEvent, Role, User
 from recruit.services import create_opening
 from scoring.item_stats import AttemptRow, item_statistics
 from tests.conftest import log_in, make_user
@@ -138,7 +141,7 @@ def test_verify_genuine_revoked_forged(ctx: Any) -> None:
     other_serial = ("B" if serial[0] != "B" else "C") + serial[1:]
     assert verify(f"{prefix}-{other_serial}-{signature}").status == "invalid"
     assert verify("not-an-id").status == "invalid"
-    reissued = reissue_certificate(enrolment, admin.id)
+    reissued = reissue_certificate(enrolment, admin.id, "name misspelled")
     assert reissued is not None and reissued.code != certificate.code
     assert verify(certificate.code).status == "revoked"
     assert verify(reissued.code).status == "genuine"
@@ -291,3 +294,77 @@ def test_admin_pages_need_admin(app: Any, client: FlaskClient) -> None:
     log_in(client, "t@example.com")
     assert client.get("/admin/learning/").status_code == 403
     assert client.get("/admin/learning/progress").status_code == 403
+
+
+def completed_enrolment() -> tuple[Enrolment, User, Certificate]:
+    """A trainee who completed a course and holds its certificate, and an admin."""
+    user = make_user("t@example.com", "trainee")
+    admin = make_user("a@example.com", "admin")
+    enrolment = enrol(user.id, make_course(make_quiz()), EnrolmentSource.ADMIN)
+    complete(user.id, enrolment)
+    certificate = issue_certificate(enrolment)
+    assert certificate is not None
+    return enrolment, admin, certificate
+
+
+def audit_events(action: str) -> list[AuditEvent]:
+    return list(db.session.scalars(select(AuditEvent).filter_by(action=action)))
+
+
+def test_reissue_needs_reason_and_is_audited(ctx: Any) -> None:
+    enrolment, admin, old = completed_enrolment()
+    for blank in ("", "   "):
+        with pytest.raises(CertificateError):
+            reissue_certificate(enrolment, admin.id, blank)
+    assert verify(old.code).status == "genuine"
+    assert audit_events("reissue_certificate") == []
+    new = reissue_certificate(enrolment, admin.id, "name misspelled")
+    assert new is not None
+    (event,) = audit_events("reissue_certificate")
+    assert event.actor_id == admin.id
+    assert event.subject_user_id == enrolment.user_id
+    assert event.reason == "name misspelled"
+    assert event.before == {"certificate": old.code}
+    assert event.after == {"certificate": new.code}
+    assert event.created_at is not None
+    # The old certificate's revocation is audited with the same reason.
+    (revoked,) = audit_events("revoke_certificate")
+    assert revoked.before == {"certificate": old.code}
+    assert revoked.reason == "re-issued: name misspelled"
+    assert old.revoked_reason == "re-issued: name misspelled"
+
+
+def test_revoke_needs_reason_and_is_audited(ctx: Any) -> None:
+    enrolment, admin, certificate = completed_enrolment()
+    with pytest.raises(CertificateError):
+        revoke_certificate(certificate, " ", admin.id)
+    assert verify(certificate.code).status == "genuine"
+    revoke_certificate(certificate, "issued in error", admin.id)
+    (event,) = audit_events("revoke_certificate")
+    assert event.actor_id == admin.id
+    assert event.subject_user_id == enrolment.user_id
+    assert event.reason == "issued in error"
+    assert event.before == {"certificate": certificate.code}
+    assert event.after == {"certificate": None}
+
+
+def test_admin_reissue_form_needs_reason(app: Any, client: FlaskClient) -> None:
+    with app.app_context():
+        enrolment, _admin, old = completed_enrolment()
+        enrolment_id, old_code = enrolment.id, old.code
+    log_in(client, "a@example.com")
+    page = client.get("/admin/learning/progress").get_data(as_text=True)
+    assert 'name="reason"' in page
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+    assert token
+    url = f"/admin/learning/enrolments/{enrolment_id}/reissue"
+    refused = client.post(url, data={"csrf_token": token.group(1)})
+    assert refused.status_code == 302
+    with app.app_context():
+        assert verify(old_code).status == "genuine"
+    client.post(url, data={"csrf_token": token.group(1), "reason": "wrong name"})
+    with app.app_context():
+        assert verify(old_code).status == "revoked"
+        (event,) = audit_events("reissue_certificate")
+        assert event.reason == "wrong name"
+        assert event.before == {"certificate": old_code}
