@@ -479,3 +479,121 @@ def test_stale_form_post_does_not_submit(app: Flask) -> None:
         attempt = db.session.get_one(QuizAttempt, attempt_id)
         assert attempt.state == AttemptState.IN_PROGRESS
         assert attempt.answer_for(ids["First"]).response == {"text": "Hi"}
+
+
+ATTACK = (
+    "<script>alert(1)</script>"
+    '<img src="x" onerror="alert(2)">'
+    '<a href="javascript:alert(3)">click</a>'
+)
+
+
+def assert_no_active_markup(page: str) -> None:
+    """No script, event handler or javascript: link made it into the page."""
+    assert "<script>alert" not in page
+    assert "<img src=x onerror" not in page
+    assert 'onerror="alert' not in page
+    assert "javascript:" not in page.replace("&#34;javascript:", "").replace(
+        "&quot;javascript:", ""
+    ).replace("&#39;javascript:", "")
+    assert 'href="javascript:' not in page
+
+
+def test_typed_answers_escaped_in_review_and_grading(app: Flask) -> None:
+    with app.app_context():
+        quiz = make_quiz(
+            "::Essay::Why reply fast? {}\n\n::Word::Type a word. {=hello}",
+            category="",
+            review_answers=ReviewAnswers.EACH_ATTEMPT,
+        )
+        user = make_user("t@example.com", "trainee")
+        make_user("a@example.com", "admin")
+        attempt = start_attempt(user.id, quiz)
+        save_answers(attempt, {q.id: {"text": ATTACK} for q in questions_of(attempt)})
+        submit_attempt(attempt)
+        attempt_id = attempt.id
+        essay = next(a for a in attempt.answers if a.question.qtype == "essay")
+        essay_id = essay.id
+    trainee = app.test_client()
+    log_in(trainee, "t@example.com")
+    review = trainee.get(f"/learn/attempts/{attempt_id}").get_data(as_text=True)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in review
+    assert_no_active_markup(review)
+    admin = app.test_client()
+    log_in(admin, "a@example.com")
+    grading = admin.get(f"/admin/learning/answers/{essay_id}/grade")
+    assert grading.status_code == 200
+    text = grading.get_data(as_text=True)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert_no_active_markup(text)
+
+
+HTML_QUESTION = f"""<?xml version="1.0" encoding="UTF-8"?>
+<quiz>
+  <question type="multichoice">
+    <name><text>Html</text></name>
+    <questiontext format="html">
+      <text><![CDATA[<p>Pick one.</p>{ATTACK}]]></text>
+    </questiontext>
+    <generalfeedback format="html">
+      <text><![CDATA[<p>General.</p>{ATTACK}]]></text>
+    </generalfeedback>
+    <single>true</single>
+    <answer fraction="100" format="html">
+      <text><![CDATA[<b>Right</b>{ATTACK}]]></text>
+      <feedback format="html"><text><![CDATA[<i>Yes</i>{ATTACK}]]></text></feedback>
+    </answer>
+    <answer fraction="0" format="html">
+      <text><![CDATA[<b>Wrong</b>]]></text>
+      <feedback format="html"><text><![CDATA[No{ATTACK}]]></text></feedback>
+    </answer>
+  </question>
+  <question type="essay">
+    <name><text>Essay</text></name>
+    <questiontext format="html">
+      <text><![CDATA[<p>Explain.</p>{ATTACK}]]></text>
+    </questiontext>
+  </question>
+</quiz>
+"""
+
+
+def test_imported_html_sanitised_when_shown(app: Flask) -> None:
+    from courses.banks import get_bank, import_questions
+    from courses.models import QuizRule
+
+    with app.app_context():
+        import_questions(HTML_QUESTION.encode(), "Html", file_format="xml")
+        bank = get_bank("Html")
+        quiz = Quiz(title="Html quiz", review_answers=ReviewAnswers.EACH_ATTEMPT)
+        assert bank is not None
+        quiz.rules.append(QuizRule(category=bank.categories[0], count=None))
+        db.session.add(quiz)
+        db.session.commit()
+        quiz_id = quiz.id
+        make_user("a@example.com", "admin")
+    client, attempt_id = open_attempt(app, "t@example.com", quiz_id)
+    url = f"/learn/attempts/{attempt_id}"
+    page = client.get(url).get_data(as_text=True)
+    assert "<p>Pick one.</p>" in page
+    assert "<b>Right</b>" in page
+    assert_no_active_markup(page)
+    with app.app_context():
+        attempt = db.session.get_one(QuizAttempt, attempt_id)
+        for question in questions_of(attempt):
+            if question.qtype == "single_choice":
+                save_answers(attempt, {question.id: right_response(question)})
+            else:
+                save_answers(attempt, {question.id: {"text": ATTACK}})
+        submit_attempt(attempt)
+        essay_id = next(a.id for a in attempt.answers if a.question.qtype == "essay")
+    review = client.get(url).get_data(as_text=True)
+    assert "General." in review
+    assert "Yes" in review
+    assert_no_active_markup(review)
+    admin = app.test_client()
+    log_in(admin, "a@example.com")
+    grading = admin.get(f"/admin/learning/answers/{essay_id}/grade")
+    text = grading.get_data(as_text=True)
+    assert "<p>Explain.</p>" in text
+    assert_no_active_markup(text)
