@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -147,11 +148,13 @@ def _bulk_issue(course: Course, opening_id: int | None) -> Any:
         queued,
     )
     flash(
-        _(
-            "%(queued)d of %(count)d certificates queued. Each is issued only if "
+        ngettext(
+            "%(queued)d of %(num)d certificate queued. It is issued only if "
             "the course is still complete.",
+            "%(queued)d of %(num)d certificates queued. Each is issued only if "
+            "the course is still complete.",
+            len(cohort),
             queued=queued,
-            count=len(cohort),
         ),
         "success",
     )

@@ -12,7 +12,13 @@ from sqlalchemy import insert, select
 
 from app import db, utcnow
 from courses.gift import read_gift, write_gift
-from courses.interchange import ImportFailed, ImportIssue, ParsedQuestion, ParseResult
+from courses.interchange import (
+    ImportFailed,
+    ImportIssue,
+    NoQuestionsFound,
+    ParsedQuestion,
+    ParseResult,
+)
 from courses.models import Question, QuestionBank, QuestionCategory
 from courses.moodle_xml import read_moodle_xml, write_moodle_xml
 
@@ -85,11 +91,16 @@ def import_questions(
 
     A file with issues raises ImportFailed and stores nothing, unless
     ``skip_invalid`` is set: then the valid questions are stored and the issues
-    are returned in ``skipped``.
+    are returned in ``skipped``. A file without questions (empty, blank or only
+    comments and categories) raises NoQuestionsFound and creates no bank.
     """
     if file_format not in FORMATS:
         raise ValueError(f"unknown format {file_format!r}; use gift or xml")
+    if not data.strip():
+        raise NoQuestionsFound(source)
     result = parse_file(data, file_format)
+    if not result.questions and not result.issues:
+        raise NoQuestionsFound(source)
     if result.issues and not skip_invalid:
         raise ImportFailed(source, result.issues)
     bank = get_bank(bank_name, create=True)

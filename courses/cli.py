@@ -11,7 +11,7 @@ from flask import Flask
 from flask.cli import with_appcontext
 
 from courses.banks import detect_format, export_questions, import_questions
-from courses.interchange import ImportFailed
+from courses.interchange import ImportFailed, NoQuestionsFound, count_of
 
 TEXT_MAX_CHARS = 200
 
@@ -58,9 +58,11 @@ def import_questions_command(
             source=str(path),
             skip_invalid=skip_invalid,
         )
+    except NoQuestionsFound as error:
+        fail(f"error: {error}")
     except ImportFailed as error:
         fail(
-            f"error: {path} has {len(error.issues)} invalid question(s); "
+            f"error: {path} has {count_of(len(error.issues), 'invalid question')}; "
             "nothing was imported (--skip-invalid imports the valid ones)",
             error.report(),
         )
@@ -142,7 +144,7 @@ def close_expired_attempts_command() -> None:
     """Submit every quiz attempt whose time limit has passed."""
     from courses.quizzes import close_expired_attempts
 
-    click.echo(f"closed {close_expired_attempts()} attempt(s)")
+    click.echo(f"closed {count_of(close_expired_attempts(), 'attempt')}")
 
 
 def register(app: Flask) -> None:

@@ -63,6 +63,11 @@ def render_text(text: str, text_format: str) -> str:
     return html.escape(text).replace("\n", "<br>")
 
 
+def count_of(count: int, noun: str) -> str:
+    """Write a count with its English noun, e.g. "1 question", "2 questions"."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def valid_grade(percent: float) -> bool:
     return any(abs(abs(percent) - grade) < 1e-5 for grade in MOODLE_GRADES)
 
@@ -130,7 +135,17 @@ class ImportFailed(Exception):
     def __init__(self, path: str, issues: list[ImportIssue]) -> None:
         self.path = path
         self.issues = issues
-        super().__init__(f"{path}: {len(issues)} error(s); nothing was imported")
+        super().__init__(
+            f"{path}: {count_of(len(issues), 'invalid question')}; nothing was imported"
+        )
 
     def report(self) -> str:
         return "\n".join(f"{self.path}:{issue}" for issue in self.issues)
+
+
+class NoQuestionsFound(ImportFailed):
+    """A question file without a single question, e.g. empty or only comments."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path, [])
+        self.args = (f"{path}: no questions found; nothing was imported",)

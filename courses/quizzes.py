@@ -191,7 +191,9 @@ def start_attempt(user_id: int, quiz: Quiz) -> QuizAttempt:
             return attempt
     if quiz.max_attempts is not None and len(attempts) >= quiz.max_attempts:
         raise AttemptLimitReached(
-            f"You have used all {quiz.max_attempts} attempts at this quiz."
+            "You have used your only attempt at this quiz."
+            if quiz.max_attempts == 1
+            else f"You have used all {quiz.max_attempts} attempts at this quiz."
         )
     questions = draw_questions(quiz)
     if not questions:

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
+from typing import Any
 
+import pytest
 from pypdf import PdfReader
 
+from courses.interchange import ImportFailed, ImportIssue
+from tests.conftest import ROOT
 from tests.test_cli import frontline
 
 
@@ -30,7 +35,7 @@ def test_import_bad_file_exits_2_with_report(tmp_path: Path, shared_data: Path) 
     assert result.returncode == 2
     assert result.stdout == ""
     lines = result.stderr.strip().splitlines()
-    assert "2 invalid question(s); nothing was imported" in lines[0]
+    assert "2 invalid questions; nothing was imported" in lines[0]
     assert lines[1] == f"{path}:line 2: unescaped '=' in the question text; write \\="
     assert lines[2].startswith(f"{path}:line 18:")
     assert "Traceback" not in result.stderr
@@ -122,3 +127,73 @@ def test_certificate_longest_name_fits() -> None:
     size, lines = fit_lines("W" * 200)
     assert len(lines) <= MAX_NAME_LINES
     assert size > MIN_WRAPPED_SIZE
+
+
+def test_import_empty_file_exits_2(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.gift"
+    empty.write_bytes(b"")
+    comments = tmp_path / "comments.gift"
+    comments.write_text("// questions follow later\n\n", encoding="utf-8")
+    for path in (empty, comments):
+        result = frontline(tmp_path, "import-questions", str(path), "--bank", "E")
+        assert result.returncode == 2, result.stdout
+        assert result.stdout == ""
+        assert result.stderr == (
+            f"error: {path}: no questions found; nothing was imported\n"
+        )
+    exported = frontline(tmp_path, "export-questions", "--bank", "E")
+    assert exported.returncode == 2
+    assert "no question bank named 'E'" in exported.stderr
+
+
+def test_counted_nouns_agree(runner: Any, tmp_path: Path) -> None:
+    one_bad = tmp_path / "one.gift"
+    one_bad.write_text("::Q::Pick. {=A ~B}\n\n::Bad::Is 1 = 1? {T}\n")
+    result = runner.invoke(args=["import-questions", str(one_bad), "--bank", "B"])
+    assert result.exit_code == 2
+    assert f"error: {one_bad} has 1 invalid question; nothing was" in result.output
+    closed = runner.invoke(args=["close-expired-attempts"])
+    assert closed.output == "closed 0 attempts\n"
+    failed = ImportFailed("x.gift", [ImportIssue(1, "a"), ImportIssue(2, "b")])
+    assert str(failed) == "x.gift: 2 invalid questions; nothing was imported"
+    assert str(ImportFailed("x.gift", [ImportIssue(1, "a")])) == (
+        "x.gift: 1 invalid question; nothing was imported"
+    )
+
+
+# A translated message with a number before a plural noun, e.g. "%(count)d steps",
+# reads "1 steps"; such messages go through ngettext.
+BARE_PLURAL = re.compile(r"\b_\(\s*'[^']*(%\(\w+\)d [a-z ]*?[a-z]+s\b|\(s\))")
+
+
+def test_course_templates_use_ngettext_for_counts() -> None:
+    offenders = []
+    for template in sorted((ROOT / "templates/courses").rglob("*.html")):
+        for number, line in enumerate(template.read_text().splitlines(), start=1):
+            if BARE_PLURAL.search(line):
+                offenders.append(f"{template.relative_to(ROOT)}:{number}")
+    assert offenders == []
+
+
+@pytest.mark.parametrize(
+    ("template", "context", "expected"),
+    [
+        (
+            "courses/questions/essay.html",
+            {"row": {"public": {"min_words": 1}, "response": {}}},
+            "Write at least 1 word.",
+        ),
+        (
+            "courses/questions/essay.html",
+            {"row": {"public": {"min_words": 50}, "response": {}}},
+            "Write at least 50 words.",
+        ),
+    ],
+)
+def test_count_messages_render(
+    app: Any, template: str, context: dict[str, Any], expected: str
+) -> None:
+    from flask import render_template
+
+    with app.test_request_context():
+        assert expected in render_template(template, name="q1", **context)

@@ -192,7 +192,7 @@ def test_bulk_issue_for_cohort(app: Any, client: FlaskClient) -> None:
         },
         follow_redirects=True,
     )
-    assert "1 of 1 certificates queued" in reply.get_data(as_text=True)
+    assert "1 of 1 certificate queued" in reply.get_data(as_text=True)
 
 
 def test_recommendations_from_funnel_scores(ctx: Any) -> None:

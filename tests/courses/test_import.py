@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from courses.banks import parse_file
+from courses.banks import get_bank, import_questions, parse_file
 from courses.gift import read_gift, write_gift
-from courses.interchange import sanitise_html
+from courses.interchange import NoQuestionsFound, sanitise_html
 from courses.moodle_xml import read_moodle_xml, write_moodle_xml
 
 GIFT_TYPES = {
@@ -382,3 +383,48 @@ def test_round_trip_keeps_every_question(shared_data: Path) -> None:
     via_gift = read_gift(write_gift(questions))
     assert via_gift.issues == []
     assert comparable(via_gift.questions) == comparable(questions)
+
+
+EMPTY_FILES = [
+    (b"", "gift"),
+    (b"  \n\n\t \n", "gift"),
+    (b"// only a comment\n// and another\n", "gift"),
+    (b"$CATEGORY: Empty\n\n// nothing here yet\n", "gift"),
+    (b"", "xml"),
+    (b"\n  \n", "xml"),
+    (b'<?xml version="1.0"?>\n<!-- none yet -->\n<quiz>\n</quiz>\n', "xml"),
+]
+
+
+@pytest.mark.parametrize(("data", "file_format"), EMPTY_FILES)
+def test_empty_file_imports_nothing(ctx: Any, data: bytes, file_format: str) -> None:
+    with pytest.raises(NoQuestionsFound) as raised:
+        import_questions(data, "Empty", file_format=file_format, source="empty")
+    assert str(raised.value) == "empty: no questions found; nothing was imported"
+    assert get_bank("Empty") is None
+
+
+def test_empty_file_upload_reported(app: Any, client: Any) -> None:
+    import io
+
+    from tests.conftest import log_in, make_user
+
+    with app.app_context():
+        make_user("a@example.com", "admin")
+    log_in(client, "a@example.com")
+    page = client.get("/admin/learning/").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+    assert token
+    reply = client.post(
+        "/admin/learning/banks/import",
+        data={
+            "csrf_token": token.group(1),
+            "bank": "Empty",
+            "file": (io.BytesIO(b"// nothing\n"), "empty.gift"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert reply.status_code == 400
+    assert "No questions found in empty.gift" in reply.get_data(as_text=True)
+    with app.app_context():
+        assert get_bank("Empty") is None
