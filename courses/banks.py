@@ -91,15 +91,16 @@ def import_questions(
 
     A file with issues raises ImportFailed and stores nothing, unless
     ``skip_invalid`` is set: then the valid questions are stored and the issues
-    are returned in ``skipped``. A file without questions (empty, blank or only
-    comments and categories) raises NoQuestionsFound and creates no bank.
+    are returned in ``skipped``. A file without questions or categories (empty,
+    blank or only comments) raises NoQuestionsFound and creates no bank; a file
+    of categories alone creates them.
     """
     if file_format not in FORMATS:
         raise ValueError(f"unknown format {file_format!r}; use gift or xml")
     if not data.strip():
         raise NoQuestionsFound(source)
     result = parse_file(data, file_format)
-    if not result.questions and not result.issues:
+    if not (result.questions or result.issues or result.categories):
         raise NoQuestionsFound(source)
     if result.issues and not skip_invalid:
         raise ImportFailed(source, result.issues)

@@ -144,7 +144,7 @@ class ImportFailed(Exception):
 
 
 class NoQuestionsFound(ImportFailed):
-    """A question file without a single question, e.g. empty or only comments."""
+    """A question file without questions or categories, e.g. only comments."""
 
     def __init__(self, path: str) -> None:
         super().__init__(path, [])

@@ -9,7 +9,13 @@ from typing import Any
 
 import pytest
 
-from courses.banks import get_bank, import_questions, parse_file
+from courses.banks import (
+    export_questions,
+    get_bank,
+    import_questions,
+    parse_file,
+    to_parsed,
+)
 from courses.gift import read_gift, write_gift
 from courses.interchange import NoQuestionsFound, sanitise_html
 from courses.moodle_xml import read_moodle_xml, write_moodle_xml
@@ -389,7 +395,6 @@ EMPTY_FILES = [
     (b"", "gift"),
     (b"  \n\n\t \n", "gift"),
     (b"// only a comment\n// and another\n", "gift"),
-    (b"$CATEGORY: Empty\n\n// nothing here yet\n", "gift"),
     (b"", "xml"),
     (b"\n  \n", "xml"),
     (b'<?xml version="1.0"?>\n<!-- none yet -->\n<quiz>\n</quiz>\n', "xml"),
@@ -428,3 +433,56 @@ def test_empty_file_upload_reported(app: Any, client: Any) -> None:
     assert "No questions found in empty.gift" in reply.get_data(as_text=True)
     with app.app_context():
         assert get_bank("Empty") is None
+
+
+def test_categories_only_file_creates_categories(ctx: Any) -> None:
+    data = b"// categories first, questions later\n$CATEGORY: top/Greetings\n"
+    summary = import_questions(data, "Later", source="categories.gift")
+    assert summary.total == 0
+    bank = get_bank("Later")
+    assert bank is not None
+    assert [c.path for c in bank.categories] == ["top/Greetings"]
+
+
+def bank_contents(name: str) -> list[tuple[Any, ...]]:
+    bank = get_bank(name)
+    assert bank is not None
+    return comparable([to_parsed(q) for c in bank.categories for q in c.questions])
+
+
+def test_database_round_trip_of_shared_files(ctx: Any, shared_data: Path) -> None:
+    """Import each shared file, export the bank as GIFT and XML, import again."""
+    quiz = shared_data / "quiz"
+    files = [
+        *sorted(
+            p for p in (quiz / "gift").rglob("*.gift*") if p.parent.name != "error"
+        ),
+        *sorted((quiz / "moodle_xml").rglob("*.xml")),
+    ]
+    assert len(files) > 70
+    round_trips = 0
+    for number, path in enumerate(files):
+        file_format = "xml" if path.suffix == ".xml" else "gift"
+        data = path.read_bytes()
+        parsed = parse_file(data, file_format)
+        if file_format == "xml":
+            # Every question of the file is imported or reported, none dropped.
+            written = len(re.findall(rb'<question type="(?!category")', data))
+            assert written == len(parsed.questions) + len(parsed.issues), path
+        summary = import_questions(
+            data, f"b{number}", file_format=file_format, skip_invalid=True
+        )
+        assert summary.total == len(parsed.questions), path
+        if not summary.total:
+            continue
+        original = bank_contents(f"b{number}")
+        assert len(original) == summary.total
+        for out in ("gift", "xml"):
+            exported = export_questions(f"b{number}", out)
+            again = import_questions(
+                exported.encode(), f"b{number}-{out}", file_format=out
+            )
+            assert again.skipped == [], (path, out)
+            assert bank_contents(f"b{number}-{out}") == original, (path, out)
+            round_trips += 1
+    assert round_trips > 130
