@@ -259,9 +259,10 @@ def save_answers(
         try:
             db.session.commit()
         except (IntegrityError, StaleDataError):
-            # Another request wrote one of these answers since they were read;
-            # read them again and compare with what that request stored.
+            # Another request wrote one of these answers since they were read,
+            # so read them again and compare with what that request stored.
             db.session.rollback()
+            log.info("attempt %s: concurrent answer save, retrying", attempt.id)
             continue
         return conflicts
     raise AttemptClosed("Answers are being saved from another tab. Reload the page.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import (
@@ -61,6 +62,7 @@ from courses.services import (
 )
 
 bp = Blueprint("learn", __name__)
+log = logging.getLogger(__name__)
 
 
 def wants_json() -> bool:
@@ -286,6 +288,7 @@ def save(attempt_id: int) -> Any:
     except StaleDataError:
         # Another tab saved an answer while this request graded the attempt.
         db.session.rollback()
+        log.info("attempt %s changed by another request while saving", attempt.id)
         message = _("Answers were changed in another tab or window. Reload the page.")
         return _reply(attempt, message, 409)
     if wants_json():
@@ -375,6 +378,11 @@ def _conflict_reply(attempt: QuizAttempt, conflicts: list[QuizAnswer]) -> Any:
     The other responses of the request are stored. A form post without
     JavaScript returns to the attempt page, which shows the newer answers.
     """
+    log.info(
+        "attempt %s: save from a stale page kept newer answers to questions %s",
+        attempt.id,
+        [a.question_id for a in conflicts],
+    )
     numbers = {e["question_id"]: n for n, e in enumerate(attempt.layout, start=1)}
     listed = ", ".join(str(numbers[a.question_id]) for a in conflicts)
     message = ngettext(

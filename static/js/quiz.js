@@ -42,8 +42,8 @@
     });
   }
 
-  // Each question's hidden "rev-q<id>" field holds the revision of its saved
-  // answer that this page shows; the server refuses to overwrite a newer one.
+  // Each question's hidden "rev-q<id>" field contains the revision of its saved
+  // answer that this page shows. The server rejects a change to a newer one.
   function setRevisions(revisions) {
     Object.keys(revisions || {}).forEach(function (questionId) {
       const field = form.elements.namedItem("rev-q" + questionId);

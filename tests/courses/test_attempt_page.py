@@ -493,10 +493,8 @@ def assert_no_active_markup(page: str) -> None:
     assert "<script>alert" not in page
     assert "<img src=x onerror" not in page
     assert 'onerror="alert' not in page
-    assert "javascript:" not in page.replace("&#34;javascript:", "").replace(
-        "&quot;javascript:", ""
-    ).replace("&#39;javascript:", "")
     assert 'href="javascript:' not in page
+    assert "href=javascript:" not in page
 
 
 def test_typed_answers_escaped_in_review_and_grading(app: Flask) -> None:
