@@ -192,14 +192,22 @@ def test_quiz_answers_saved_after_expiry(app: Flask, client: FlaskClient) -> Non
         headers=JSON,
     )
     assert saved.status_code == 200
-    assert saved.get_json() == {
+    body = saved.get_json()
+    # The page updates the answer revisions it shows from "revisions".
+    revision = body.pop("revisions")[str(numeric_id)]
+    assert revision == 1
+    assert body == {
         "saved": True,
         "logged_in": False,
         "state": "in_progress",
     }
     form_post = client.post(
         f"/learn/attempts/{attempt_id}",
-        data={"attempt_token": token, f"q{numeric_id}": "3"},
+        data={
+            "attempt_token": token,
+            f"q{numeric_id}": "3",
+            f"rev-q{numeric_id}": str(revision),
+        },
     )
     assert form_post.status_code == 302
     assert next_of(form_post.location) == f"/learn/attempts/{attempt_id}"
