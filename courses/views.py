@@ -435,6 +435,18 @@ def certificate_pdf(code: str) -> Any:
     is_admin = current_user.role.value == "admin"
     if certificate.enrolment.user_id != current_user.id and not is_admin:
         abort(404)
+    # The PDF carries no revocation mark, so a revoked one is kept from its
+    # holder. Admins can still download it for their records.
+    if certificate.revoked_at is not None and not is_admin:
+        abort(
+            410,
+            description=_(
+                "Certificate %(code)s was revoked on %(date)s. "
+                "Its verification page shows the same.",
+                code=certificate.code,
+                date=certificate.revoked_at.date().isoformat(),
+            ),
+        )
     return Response(
         certificate.pdf,
         mimetype="application/pdf",

@@ -368,3 +368,23 @@ def test_admin_reissue_form_needs_reason(app: Any, client: FlaskClient) -> None:
         (event,) = audit_events("reissue_certificate")
         assert event.reason == "wrong name"
         assert event.before == {"certificate": old_code}
+
+
+def test_revoked_pdf_kept_from_holder(app: Any, client: FlaskClient) -> None:
+    with app.app_context():
+        _enrolment, admin, certificate = completed_enrolment()
+        code, admin_id = certificate.code, admin.id
+        url = f"/learn/certificates/{code}.pdf"
+    log_in(client, "t@example.com")
+    assert client.get(url).status_code == 200
+    with app.app_context():
+        certificate = db.session.scalar(select(Certificate).filter_by(code=code))
+        revoke_certificate(certificate, "issued in error", admin_id)
+    refused = client.get(url)
+    assert refused.status_code == 410
+    assert f"Certificate {code} was revoked" in refused.get_data(as_text=True)
+    admin_client = app.test_client()
+    log_in(admin_client, "a@example.com")
+    kept = admin_client.get(url)
+    assert kept.status_code == 200
+    assert kept.data.startswith(b"%PDF")
