@@ -41,6 +41,10 @@ _signals = Namespace()
 # Sent with the Response after it is scored or has failed for good.
 response_finished = _signals.signal("response-finished")
 
+# Recordings shorter than this, in seconds, are rejected at upload: a file cut
+# off after its header states a length of a few milliseconds.
+MIN_RECORDING_S = 0.5
+
 # Submissions this long after the time limit are still kept, but marked late.
 LATE_GRACE = timedelta(seconds=30)
 
@@ -228,6 +232,14 @@ def _check_recording(path: Path, size: int, item: Item) -> None:
                 "upload another file."
             )
         ) from None
+    if probe.duration_s is not None and probe.duration_s < MIN_RECORDING_S:
+        raise AnswerInvalid(
+            _(
+                "The recording lasts %(seconds).1f s, too short to hold an answer. "
+                "Record your answer again.",
+                seconds=probe.duration_s,
+            )
+        )
     limit = max_recording_s(item)
     if probe.duration_s is not None and probe.duration_s > limit:
         raise AnswerInvalid(
