@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from app import db
 from recruit import audit
-from recruit.auth import find_user
+from recruit.auth import clean_name, find_user
 from recruit.models import (
     Application,
     ApplicationLanguage,
@@ -157,6 +157,7 @@ def _import_row(
             )
         )
     name, email, languages_text, opening_text = (cell.strip() for cell in row)
+    name = clean_name(name)
     if not name or len(name) > 200:
         raise ValueError(_("the name is missing or longer than 200 characters"))
     try:
