@@ -117,8 +117,8 @@ def assess_typing(
     to 0..1), so missing, extra and wrong characters all count. Net speed is
     gross speed times accuracy.
     """
-    # "é" may arrive as one code point or as "e" and a combining accent,
-    # depending on the keyboard; both are the same character to the reader.
+    # A keyboard may send "é" as one code point or as "e" and a combining
+    # accent. Both are one character to the reader, so both count as one.
     passage = unicodedata.normalize("NFC", passage)
     typed = unicodedata.normalize("NFC", typed)
     gross = words_per_minute(len(typed), server_seconds)
