@@ -27,6 +27,7 @@ from assessments.models import (
     ResponseStatus,
 )
 from assessments.storage import (
+    FORMAT_EXTENSIONS,
     extension_for,
     get_storage,
     is_audio_upload,
@@ -200,10 +201,13 @@ def submit_audio(
         stream, f"responses/{attempt.id}", extension_for(filename, content_type)
     )
     try:
-        _check_recording(storage.path(key), size, item)
+        source_format = _check_recording(storage.path(key), size, item)
     except AnswerInvalid:
         storage.delete(key)
         raise
+    # A WAV file named .webm is stored as .wav, so that it is served as audio/wav.
+    if source_format in FORMAT_EXTENSIONS:
+        key = storage.with_extension(key, FORMAT_EXTENSIONS[source_format])
     try:
         with _one_writer():
             response.audio_key = key
@@ -219,8 +223,11 @@ def submit_audio(
     return response
 
 
-def _check_recording(path: Path, size: int, item: Item) -> None:
-    """Reject an empty, unreadable or too long recording before it is accepted."""
+def _check_recording(path: Path, size: int, item: Item) -> str:
+    """Reject an empty, unreadable, too short or too long recording.
+
+    Returns FFmpeg's name of the recording's container format.
+    """
     if size == 0:
         raise AnswerInvalid(_("The recording is empty. Record your answer again."))
     try:
@@ -250,6 +257,7 @@ def _check_recording(path: Path, size: int, item: Item) -> None:
                 limit=round(limit),
             )
         )
+    return probe.source_format
 
 
 def max_recording_s(item: Item) -> float:

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 
 from app import db
 from assessments.models import Response, ResponseStatus
+from assessments.storage import MIME_TYPES
 from recruit.models import Opening
 from tests.assessments.test_flow import post_audio, start, uploaded_files
 from tests.conftest import build_app, csrf_token, log_in, make_user
@@ -169,17 +170,18 @@ ACCEPTED: dict[str, tuple[Callable[[], bytes], str, str, str]] = {
         "audio/mpeg",
         "mp3",
     ),
+    # Stored under the extension of what the file is, not what it is called.
     "wav named .webm": (
         lambda: media.JFK_WAV.read_bytes(),
         "a.webm",
         "audio/webm",
-        "webm",
+        "wav",
     ),
     "mp3 named .m4a": (
         lambda: media.JFK_MP3.read_bytes(),
         "a.m4a",
         "audio/mp4",
-        "m4a",
+        "mp3",
     ),
     "384 kHz wav": (lambda: media.jfk_wav(384_000), "a.wav", "audio/wav", "wav"),
     "8 kHz wav": (lambda: media.jfk_wav(8_000), "a.wav", "audio/wav", "wav"),
@@ -212,6 +214,7 @@ def test_decodable_upload_is_stored_whole(limited_app: Flask, case: str) -> None
         response = db.session.get(Response, stored.json["id"])
         assert response.status == ResponseStatus.SUBMITTED
         assert response.audio_bytes == len(payload)
+        assert response.audio_content_type == MIME_TYPES[extension]
 
 
 def test_upload_over_size_limit_is_413(limited_app: Flask) -> None:
