@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 
 from app import db
 from courses.models import Question, QuestionBank
+from recruit.models import User
 from tests.conftest import csrf_token, log_in, make_user
 from tests.test_cli import assert_clean_error, frontline
 
@@ -324,3 +325,46 @@ def test_check_writing_rejects_100_kb(tmp_path: Path) -> None:
         frontline(tmp_path, "check-writing", str(path)),
         "the text is 25,000 characters long; the limit is 20,000",
     )
+
+
+def test_candidate_csv_bad_files_reported(app: Flask, client: FlaskClient) -> None:
+    """Unreadable CSV files get a line-numbered report and import nobody."""
+    from tests.factories import language_opening
+
+    with app.app_context():
+        make_user("rec@example.com", "recruiter")
+        opening_id = language_opening().id
+    log_in(client, "rec@example.com")
+    header = "name,email,languages,opening\n"
+    files = {
+        "field over the csv limit": (
+            (header + "A" * 200_000 + f",a@example.com,en,{opening_id}\n").encode(),
+            "unreadable CSV (field larger than field limit",
+        ),
+        "UTF-16": (
+            (header + f"Ana,a@example.com,en,{opening_id}\n").encode("utf-16"),
+            "is not valid UTF-8",
+        ),
+        "unclosed quote": (
+            (header + f'"Ana,a@example.com,en,{opening_id}\n').encode(),
+            "expected 4 columns, found 1",
+        ),
+        "formula in the opening column": (
+            (header + "Ana,a@example.com,en,=1+1\n").encode(),
+            "unknown opening =1+1",
+        ),
+    }
+    for case, (data, fragment) in files.items():
+        result = client.post(
+            "/recruit/import",
+            data={
+                "csrf_token": csrf_token(client, "/recruit/import"),
+                "file": (io.BytesIO(data), "people.csv"),
+            },
+            content_type="multipart/form-data",
+        )
+        page = html.unescape(result.get_data(as_text=True))
+        assert result.status_code == 200, case
+        assert fragment in page, case
+    with app.app_context():
+        assert db.session.scalar(select(func.count(User.id))) == 1
