@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import click
 from celery import Celery, Task
-from flask import Flask
+from flask import Flask, Request
 from flask.cli import FlaskGroup, with_appcontext
 from flask_babel import Babel
 from flask_login import LoginManager
@@ -25,6 +25,8 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import DateTime, Enum, MetaData, TypeDecorator, event
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase
+from werkzeug.datastructures import ImmutableMultiDict, MultiDict
+from werkzeug.utils import cached_property
 
 ROOT = Path(__file__).resolve().parent
 
@@ -124,6 +126,32 @@ ENVIRONMENT_SETTINGS: dict[str, tuple[str, Any]] = {
 }
 
 
+def _without_nul(values: MultiDict[str, str]) -> ImmutableMultiDict[str, str]:
+    return ImmutableMultiDict(
+        (key.replace("\x00", ""), value.replace("\x00", ""))
+        for key, value in values.items(multi=True)
+    )
+
+
+class FrontlineRequest(Request):
+    """A request whose form fields and query arguments contain no NUL characters.
+
+    No text typed into a page has a use for NUL, and PostgreSQL rejects it in
+    text columns, so one NUL in any field would otherwise end in a 500.
+    Uploaded files are left as they are.
+    """
+
+    @cached_property
+    def args(self) -> MultiDict[str, str]:  # type: ignore[override]
+        return _without_nul(super().args)
+
+    def _load_form_data(self) -> None:
+        if "form" in self.__dict__:
+            return
+        super()._load_form_data()
+        self.__dict__["form"] = _without_nul(self.__dict__["form"])
+
+
 def create_app(
     test_config: dict[str, Any] | None = None, instance_path: str | None = None
 ) -> Flask:
@@ -136,6 +164,7 @@ def create_app(
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )
+    app.request_class = FrontlineRequest
     os.makedirs(app.instance_path, exist_ok=True)
     load_config(app, test_config)
     logging.basicConfig(

@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -322,3 +323,52 @@ def test_scorers_count_unicode_sanely() -> None:
     typed = assess_typing(passage, decomposed, server_seconds=60, keystrokes=24)
     assert typed["accuracy"] == 1.0
     assert typed["characters"] == len(passage)
+
+
+@pytest.mark.postgres
+def test_nul_in_any_field_on_postgresql(tmp_path: Path) -> None:
+    """PostgreSQL rejects NUL in text, so no form field or query may pass one on."""
+    from recruit.services import apply
+    from tests.conftest import build_app, postgres_database
+
+    with postgres_database() as database_url:
+        app = build_app(tmp_path, SQLALCHEMY_DATABASE_URI=database_url)
+        with app.app_context():
+            candidate = make_user("cand@example.com", "candidate")
+            make_user("admin@example.com", "admin")
+            opening = language_opening()
+            opening_id = opening.id
+            application_id = apply(candidate, opening).id
+        client = app.test_client()
+        log_in(client, "admin@example.com")
+        scorecard_url = f"/recruit/applications/{application_id}/scorecard"
+        saved = client.post(
+            scorecard_url,
+            data={
+                "csrf_token": csrf_token(client, scorecard_url),
+                "notes": "Calm\x00 and clear",
+                "save": "Save draft",
+            },
+        )
+        assert saved.status_code == 302
+        decided = client.post(
+            f"/recruit/applications/{application_id}/decide",
+            data={
+                "decision-csrf_token": csrf_token(client, scorecard_url),
+                "decision-action": "hold",
+                "decision-reason": "Waiting\x00 for references",
+            },
+        )
+        assert decided.status_code == 302
+        for url, query in (
+            ("/recruit/audit", {"action": "hold\x00"}),
+            (f"/recruit/openings/{opening_id}", {"language": "e\x00n"}),
+            ("/verify", {"code": "AB\x00CD"}),
+        ):
+            page = client.get(url, query_string=query, follow_redirects=True)
+            assert page.status_code in (200, 404), url
+        with app.app_context():
+            from recruit.interview import Scorecard
+
+            assert db.session.scalar(select(Scorecard.notes)) == "Calm and clear"
+            db.engine.dispose()
