@@ -57,14 +57,10 @@ def white_noise_wav(seconds: float, rate: int = 16_000, level: float = 0.3) -> b
     )
 
 
-def wav_header_claiming(seconds: int, rate: int = 16_000) -> bytes:
-    """Return a WAV header whose data chunk claims ``seconds`` of 16-bit mono audio.
-
-    Only the header and one second of silence follow, so the upload is small
-    while every reader of the header sees the full length.
-    """
+def wav_header(seconds: int, rate: int = 16_000) -> bytes:
+    """Return the 44-byte header of a 16-bit mono WAV file of ``seconds``."""
     data_bytes = seconds * rate * 2
-    header = (
+    return (
         b"RIFF"
         + struct.pack("<I", 36 + data_bytes)
         + b"WAVEfmt "
@@ -72,7 +68,14 @@ def wav_header_claiming(seconds: int, rate: int = 16_000) -> bytes:
         + b"data"
         + struct.pack("<I", data_bytes)
     )
-    return header + bytes(rate * 2)
+
+
+def wav_header_claiming(seconds: int, rate: int = 16_000) -> bytes:
+    """Return a WAV header that claims ``seconds`` and one second of silence.
+
+    The upload is small, while every reader of the header sees the full length.
+    """
+    return wav_header(seconds, rate) + bytes(rate * 2)
 
 
 def jfk_ogg() -> bytes:
