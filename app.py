@@ -26,6 +26,7 @@ from sqlalchemy import DateTime, Enum, MetaData, TypeDecorator, event
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase
 from werkzeug.datastructures import ImmutableMultiDict, MultiDict
+from werkzeug.routing import IntegerConverter, Map
 from werkzeug.utils import cached_property
 
 ROOT = Path(__file__).resolve().parent
@@ -126,6 +127,31 @@ ENVIRONMENT_SETTINGS: dict[str, tuple[str, Any]] = {
 }
 
 
+# The largest value of a BIGINT column. A larger id or page number in a URL
+# cannot match a row, and the database drivers raise on it instead.
+MAX_DATABASE_INT = 2**63 - 1
+
+
+def bounded_int(value: str) -> int:
+    """Parse a query argument as an int a database column can hold.
+
+    Raises ValueError otherwise, so ``request.args.get(name, type=bounded_int)``
+    returns the default for it.
+    """
+    number = int(value)
+    if abs(number) > MAX_DATABASE_INT:
+        raise ValueError(f"{value[:24]!r} is outside the range of a database integer")
+    return number
+
+
+class BoundedIntegerConverter(IntegerConverter):
+    """The ``int`` URL converter, limited to ids a database column can hold."""
+
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:  # noqa: A002
+        kwargs.setdefault("max", MAX_DATABASE_INT)
+        super().__init__(map, *args, **kwargs)
+
+
 def _without_nul(values: MultiDict[str, str]) -> ImmutableMultiDict[str, str]:
     return ImmutableMultiDict(
         (key.replace("\x00", ""), value.replace("\x00", ""))
@@ -165,6 +191,7 @@ def create_app(
         static_folder=str(ROOT / "static"),
     )
     app.request_class = FrontlineRequest
+    app.url_map.converters["int"] = BoundedIntegerConverter
     os.makedirs(app.instance_path, exist_ok=True)
     load_config(app, test_config)
     logging.basicConfig(

@@ -20,7 +20,7 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 from sqlalchemy import select
 
-from app import csrf, db
+from app import bounded_int, csrf, db
 from courses.forms import ConfirmForm
 from courses.interchange import render_text
 from courses.issuing import active_certificate, verify
@@ -213,14 +213,14 @@ def attempt(attempt_id: int) -> Any:
             attempt=attempt,
             rows=rows,
             overall=overall_feedback(attempt.quiz, attempt.score),
-            enrolment_id=request.args.get("enrolment", type=int),
+            enrolment_id=request.args.get("enrolment", type=bounded_int),
         )
     return render_template(
         "courses/attempt.html",
         attempt=attempt,
         rows=rows,
         token=attempt_token(attempt),
-        enrolment_id=request.args.get("enrolment", type=int),
+        enrolment_id=request.args.get("enrolment", type=bounded_int),
     )
 
 

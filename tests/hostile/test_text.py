@@ -372,3 +372,31 @@ def test_nul_in_any_field_on_postgresql(tmp_path: Path) -> None:
 
             assert db.session.scalar(select(Scorecard.notes)) == "Calm and clear"
             db.engine.dispose()
+
+
+HUGE = "9" * 40
+
+
+def test_out_of_range_numbers_in_urls(app: Flask, client: FlaskClient) -> None:
+    """Ids, pages and dates past what a column holds are 404 or ignored, never 500."""
+    with app.app_context():
+        make_user("admin@example.com", "admin")
+        opening_id = language_opening().id
+    log_in(client, "admin@example.com")
+    expected = {
+        f"/recruit/openings/{HUGE}": 404,
+        f"/recruit/applications/{HUGE}": 404,
+        f"/recruit/candidates/{HUGE}/decision-log.csv": 404,
+        f"/attempts/{HUGE}": 404,
+        f"/learn/attempts/{HUGE}": 404,
+        f"/recruit/openings/{opening_id}?page={HUGE}": 200,
+        f"/recruit/openings/{opening_id}?page=999999999999999999": 200,
+        f"/recruit/openings/{opening_id}/ranking.csv?page={HUGE}": 200,
+        f"/recruit/openings/{opening_id}?applied_to=9999-12-31": 200,
+        f"/recruit/openings/{opening_id}?sort=stage:{HUGE}": 200,
+        f"/recruit/audit?before={HUGE}": 200,
+    }
+    for url, status in expected.items():
+        response = client.get(url)
+        response.close()
+        assert response.status_code == status, url
