@@ -368,3 +368,8 @@ def test_candidate_csv_bad_files_reported(app: Flask, client: FlaskClient) -> No
         assert fragment in page, case
     with app.app_context():
         assert db.session.scalar(select(func.count(User.id))) == 1
+
+
+def test_rank_unknown_huge_opening(tmp_path: Path) -> None:
+    result = frontline(tmp_path, "rank", "9" * 40)
+    assert_clean_error(result, f"opening {'9' * 40} not found")
