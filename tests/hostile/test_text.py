@@ -400,3 +400,35 @@ def test_out_of_range_numbers_in_urls(app: Flask, client: FlaskClient) -> None:
         response = client.get(url)
         response.close()
         assert response.status_code == status, url
+
+
+@pytest.mark.parametrize("value", ["sNaN", "NaN", "Infinity", "-Infinity", "1e999999"])
+def test_override_score_not_a_number(
+    app: Flask, client: FlaskClient, value: str
+) -> None:
+    """Decimal accepts NaN and infinities; the override form must reject them."""
+    from recruit.models_ranking import StageOverride
+    from recruit.services import apply
+
+    with app.app_context():
+        candidate = make_user("cand@example.com", "candidate")
+        make_user("rec@example.com", "recruiter")
+        opening = language_opening()
+        application_id = apply(candidate, opening).id
+        stage_id = opening.stages[1].id
+    log_in(client, "rec@example.com")
+    decide_url = f"/recruit/applications/{application_id}/decide"
+    page = client.post(
+        f"/recruit/applications/{application_id}/override",
+        data={
+            "override-csrf_token": csrf_token(client, decide_url),
+            "override-stage_id": str(stage_id),
+            "override-score": value,
+            "override-reason": "Strong interview",
+        },
+    )
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "Not a valid decimal value." in text or "Number must be between" in text
+    with app.app_context():
+        assert db.session.scalar(select(func.count(StageOverride.id))) == 0
