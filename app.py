@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import click
 from celery import Celery, Task
-from flask import Flask
+from flask import Flask, Request
 from flask.cli import FlaskGroup, with_appcontext
 from flask_babel import Babel
 from flask_login import LoginManager
@@ -25,6 +25,9 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import DateTime, Enum, MetaData, TypeDecorator, event
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase
+from werkzeug.datastructures import ImmutableMultiDict, MultiDict
+from werkzeug.routing import IntegerConverter, Map
+from werkzeug.utils import cached_property
 
 ROOT = Path(__file__).resolve().parent
 
@@ -129,6 +132,57 @@ ENVIRONMENT_SETTINGS: dict[str, tuple[str, Any]] = {
 }
 
 
+# The largest value of a BIGINT column. A larger id or page number in a URL
+# cannot match a row, and the database drivers raise on it instead.
+MAX_DATABASE_INT = 2**63 - 1
+
+
+def bounded_int(value: str) -> int:
+    """Parse a query argument as an int a database column can hold.
+
+    Raises ValueError otherwise, so ``request.args.get(name, type=bounded_int)``
+    returns the default for it.
+    """
+    number = int(value)
+    if abs(number) > MAX_DATABASE_INT:
+        raise ValueError(f"{value[:24]!r} is outside the range of a database integer")
+    return number
+
+
+class BoundedIntegerConverter(IntegerConverter):
+    """The ``int`` URL converter, limited to ids a database column can hold."""
+
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:  # noqa: A002
+        kwargs.setdefault("max", MAX_DATABASE_INT)
+        super().__init__(map, *args, **kwargs)
+
+
+def _without_nul(values: MultiDict[str, str]) -> ImmutableMultiDict[str, str]:
+    return ImmutableMultiDict(
+        (key.replace("\x00", ""), value.replace("\x00", ""))
+        for key, value in values.items(multi=True)
+    )
+
+
+class FrontlineRequest(Request):
+    """A request whose form fields and query arguments contain no NUL characters.
+
+    No text typed into a page has a use for NUL, and PostgreSQL rejects it in
+    text columns, so one NUL in any field would otherwise end in a 500.
+    Uploaded files are left as they are.
+    """
+
+    @cached_property
+    def args(self) -> MultiDict[str, str]:  # type: ignore[override]
+        return _without_nul(super().args)
+
+    def _load_form_data(self) -> None:
+        if "form" in self.__dict__:
+            return
+        super()._load_form_data()
+        self.__dict__["form"] = _without_nul(self.__dict__["form"])
+
+
 def create_app(
     test_config: dict[str, Any] | None = None, instance_path: str | None = None
 ) -> Flask:
@@ -141,6 +195,8 @@ def create_app(
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )
+    app.request_class = FrontlineRequest
+    app.url_map.converters["int"] = BoundedIntegerConverter
     os.makedirs(app.instance_path, exist_ok=True)
     load_config(app, test_config)
     logging.basicConfig(
@@ -229,6 +285,7 @@ def load_config(app: Flask, overrides: dict[str, Any] | None) -> None:
         MAX_UPLOAD_MB=25.0,
         MAX_AUDIO_SECONDS=300.0,
         MAX_TEXT_CHARS=20_000,
+        MAX_QUESTION_FILE_MB=10.0,
         LOG_LEVEL="INFO",
         BASE_URL="http://127.0.0.1:5000",
         LANGUAGES=["en"],

@@ -56,12 +56,20 @@ def print_json(result: dict[str, Any], keys: tuple[str, ...]) -> None:
     click.echo(json.dumps({key: result.get(key) for key in keys}, ensure_ascii=False))
 
 
-def read_text_file(path: str) -> str:
+# The largest chat transcript that score-chat reads: about 5,000 messages.
+MAX_TRANSCRIPT_BYTES = 1024 * 1024
+
+
+def read_text_file(path: str, max_bytes: int) -> str:
+    """Read a UTF-8 file of at most ``max_bytes``; exit with status 2 if it fails."""
     file = Path(path)
     if file.is_dir():
         fail(f"{path}: is a folder, not a text file")
     if not file.is_file():
         fail(f"{path}: file not found")
+    size = file.stat().st_size
+    if size > max_bytes:
+        fail(f"{path}: the file is {size:,} bytes; the limit is {max_bytes:,} bytes")
     try:
         text = file.read_text(encoding="utf-8")
     except UnicodeDecodeError:
@@ -91,8 +99,14 @@ def check_writing_command(
     from scoring.grammar import get_checker
     from scoring.writing import assess_writing
 
-    text = read_text_file(path)
     config = current_app.config
+    # A character takes at most 4 bytes in UTF-8; the length check follows.
+    text = read_text_file(path, 4 * config["MAX_TEXT_CHARS"])
+    if len(text) > config["MAX_TEXT_CHARS"]:
+        fail(
+            f"{path}: the text is {len(text):,} characters long; "
+            f"the limit is {config['MAX_TEXT_CHARS']:,}"
+        )
     try:
         checker = get_checker(
             backend or config["GRAMMAR_BACKEND"],
@@ -169,9 +183,11 @@ def score_chat_command(path: str, customer_name: str | None) -> None:
     from scoring.grammar import get_checker
 
     try:
-        raw = json.loads(read_text_file(path))
+        raw = json.loads(read_text_file(path, MAX_TRANSCRIPT_BYTES))
     except json.JSONDecodeError as error:
         fail(f"{path}: invalid JSON: {error}")
+    except RecursionError:
+        fail(f"{path}: invalid transcript: the JSON is nested too deeply")
     config = current_app.config
     try:
         messages = parse_messages(raw)

@@ -27,6 +27,7 @@ from assessments.models import (
     ResponseStatus,
 )
 from assessments.storage import (
+    FORMAT_EXTENSIONS,
     extension_for,
     get_storage,
     is_audio_upload,
@@ -40,6 +41,10 @@ log = logging.getLogger(__name__)
 _signals = Namespace()
 # Sent with the Response after it is scored or has failed for good.
 response_finished = _signals.signal("response-finished")
+
+# Recordings shorter than this, in seconds, are rejected at upload: a file cut
+# off after its header states a length of a few milliseconds.
+MIN_RECORDING_S = 0.5
 
 # Submissions this long after the time limit are still kept, but marked late.
 LATE_GRACE = timedelta(seconds=30)
@@ -196,10 +201,13 @@ def submit_audio(
         stream, f"responses/{attempt.id}", extension_for(filename, content_type)
     )
     try:
-        _check_recording(storage.path(key), size, item)
+        source_format = _check_recording(storage.path(key), size, item)
     except AnswerInvalid:
         storage.delete(key)
         raise
+    # A WAV file named .webm is stored as .wav, so that it is served as audio/wav.
+    if source_format in FORMAT_EXTENSIONS:
+        key = storage.with_extension(key, FORMAT_EXTENSIONS[source_format])
     try:
         with _one_writer():
             response.audio_key = key
@@ -215,8 +223,11 @@ def submit_audio(
     return response
 
 
-def _check_recording(path: Path, size: int, item: Item) -> None:
-    """Reject an empty, unreadable or too long recording before it is accepted."""
+def _check_recording(path: Path, size: int, item: Item) -> str:
+    """Reject an empty, unreadable, too short or too long recording.
+
+    Returns FFmpeg's name of the recording's container format.
+    """
     if size == 0:
         raise AnswerInvalid(_("The recording is empty. Record your answer again."))
     try:
@@ -228,6 +239,14 @@ def _check_recording(path: Path, size: int, item: Item) -> None:
                 "upload another file."
             )
         ) from None
+    if probe.duration_s is not None and probe.duration_s < MIN_RECORDING_S:
+        raise AnswerInvalid(
+            _(
+                "The recording lasts %(seconds).1f s, too short to hold an answer. "
+                "Record your answer again.",
+                seconds=probe.duration_s,
+            )
+        )
     limit = max_recording_s(item)
     if probe.duration_s is not None and probe.duration_s > limit:
         raise AnswerInvalid(
@@ -238,6 +257,7 @@ def _check_recording(path: Path, size: int, item: Item) -> None:
                 limit=round(limit),
             )
         )
+    return probe.source_format
 
 
 def max_recording_s(item: Item) -> float:

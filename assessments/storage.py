@@ -66,6 +66,15 @@ class LocalStorage:
             raise ValueError(f"storage key {key!r} points outside the upload folder")
         return target
 
+    def with_extension(self, key: str, extension: str) -> str:
+        """Rename the file of ``key`` to end in ``extension``; return the new key."""
+        stem, _dot, current = key.rpartition(".")
+        if extension == current or not _SAFE_EXTENSION.match(extension):
+            return key
+        renamed = f"{stem}.{extension}"
+        os.replace(self.path(key), self.path(renamed))
+        return renamed
+
     def exists(self, key: str) -> bool:
         return self.path(key).is_file()
 
@@ -97,6 +106,18 @@ MIME_TYPES = {
 # Declared types that an audio upload may carry; browsers send an empty type
 # or application/octet-stream for files they do not recognise.
 ACCEPTED_UPLOAD_TYPES = {*AUDIO_EXTENSIONS, "application/octet-stream", ""}
+
+
+# FFmpeg's container names, as PyAV reports them, and the extension of each.
+FORMAT_EXTENSIONS = {
+    "matroska,webm": "webm",
+    "ogg": "ogg",
+    "wav": "wav",
+    "mp3": "mp3",
+    "mov,mp4,m4a,3gp,3g2,mj2": "m4a",
+    "aac": "aac",
+    "flac": "flac",
+}
 
 
 def extension_for(filename: str | None, content_type: str | None) -> str:

@@ -41,7 +41,7 @@ def parse_measurements(raw: str) -> dict[str, Any]:
     """Read the page's JSON: keystrokes, pastes, intervals (ms) and duration (ms)."""
     try:
         data = json.loads(raw) if raw else {}
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):  # a forged or damaged field
         data = {}
     if not isinstance(data, dict):
         data = {}

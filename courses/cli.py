@@ -10,7 +10,12 @@ import click
 from flask import Flask
 from flask.cli import with_appcontext
 
-from courses.banks import detect_format, export_questions, import_questions
+from courses.banks import (
+    detect_format,
+    export_questions,
+    import_questions,
+    size_problem,
+)
 from courses.interchange import ImportFailed, NoQuestionsFound, count_of
 
 TEXT_MAX_CHARS = 200
@@ -47,6 +52,9 @@ def import_questions_command(
 ) -> None:
     """Import a GIFT or Moodle XML file and print the count imported per type."""
     try:
+        problem = size_problem(path.stat().st_size)
+        if problem:
+            fail(f"error: {path}: {problem}; nothing was imported")
         data = path.read_bytes()
     except OSError as error:
         fail(f"error: cannot read {path}: {error.strerror or error}")

@@ -7,7 +7,6 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
-    DecimalField,
     EmailField,
     SelectField,
     StringField,
@@ -15,6 +14,8 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from recruit.forms import FiniteDecimalField
 
 
 class ConfirmForm(FlaskForm):
@@ -62,7 +63,7 @@ class ImportForm(FlaskForm):
 
 
 class GradeForm(FlaskForm):
-    percent = DecimalField(
+    percent = FiniteDecimalField(
         _l("Mark (% of the question's marks)"),
         validators=[DataRequired(), NumberRange(min=0, max=100)],
     )

@@ -22,7 +22,13 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from courses.interchange import ParsedQuestion, ParseResult, valid_grade
+from courses.interchange import (
+    ParsedQuestion,
+    ParseResult,
+    data_problem,
+    parse_frontline_note,
+    valid_grade,
+)
 
 SPECIALS = "~=#{}:"
 FORMAT_RE = re.compile(r"\[(moodle|html|plain|markdown)\]")
@@ -537,27 +543,38 @@ def restore_frontline_types(source: str, result: ParseResult) -> None:
         stripped = line.strip()
         if stripped.startswith("// frontline:"):
             try:
-                notes[number] = json.loads(stripped[len("// frontline:") :])
-            except json.JSONDecodeError:
-                result.add_issue(number, "unreadable frontline comment")
+                notes[number] = parse_frontline_note(stripped[len("// frontline:") :])
+            except ValueError as error:
+                result.add_issue(number, str(error))
     if not notes:
         return
+    kept = []
     for question in result.questions:
         note = _note_before(notes, lines, question.line)
-        if note is None:
-            continue
-        qtype = note.pop("qtype", question.qtype)
-        if qtype == "ordering" and question.qtype == "short_answer":
-            question.data = {
-                "items": [
-                    {"id": f"i{n}", "text": a["text"]}
-                    for n, a in enumerate(question.data["answers"], start=1)
-                ]
-            }
-        elif qtype == "chat_reply" and question.qtype == "essay":
-            question.data = {}
-        question.qtype = qtype
-        question.data.update(note)
+        if note is not None:
+            _apply_note(question, note)
+            # The note changed a question that was valid; it must still be.
+            problem = data_problem(question)
+            if problem:
+                result.add_issue(question.line, problem)
+                continue
+        kept.append(question)
+    result.questions = kept
+
+
+def _apply_note(question: ParsedQuestion, note: dict[str, Any]) -> None:
+    qtype = note.pop("qtype", question.qtype)
+    if qtype == "ordering" and question.qtype == "short_answer":
+        question.data = {
+            "items": [
+                {"id": f"i{n}", "text": a["text"]}
+                for n, a in enumerate(question.data["answers"], start=1)
+            ]
+        }
+    elif qtype == "chat_reply" and question.qtype == "essay":
+        question.data = {}
+    question.qtype = qtype
+    question.data.update(note)
 
 
 def _note_before(

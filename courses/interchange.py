@@ -8,12 +8,13 @@ values. Nothing here touches the database.
 from __future__ import annotations
 
 import html
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
 import nh3
 
-from courses.qtypes import QuestionDataError, get_type
+from courses.qtypes import REGISTRY, QuestionDataError, get_type
 
 # Tags and attributes kept in imported HTML; everything else is removed,
 # including scripts, event handlers and style attributes.
@@ -68,6 +69,39 @@ def count_of(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
+def parse_frontline_note(text: str) -> dict[str, Any]:
+    """Read the JSON object that Frontline's writers store beside a question.
+
+    Raises ValueError for text that is not a JSON object, is nested too deeply
+    for the parser, or names a question type that Frontline does not have.
+    """
+    try:
+        note = json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        raise ValueError("unreadable frontline data: not valid JSON") from None
+    if not isinstance(note, dict):
+        raise ValueError("unreadable frontline data: not a JSON object")
+    qtype = note.get("qtype")
+    if qtype is not None and qtype not in REGISTRY:
+        raise ValueError(f"unreadable frontline data: unknown type {qtype!r}")
+    return note
+
+
+def data_problem(question: ParsedQuestion) -> str | None:
+    """Return why a question's data cannot be graded, or None if it can.
+
+    The validators expect the shapes that the readers build. A frontline note
+    may hold any JSON, so a value of the wrong type is reported, not raised.
+    """
+    try:
+        get_type(question.qtype).validate(question.data)
+    except QuestionDataError as error:
+        return f"{question.qtype} question: {error}"
+    except (TypeError, AttributeError, KeyError, ValueError) as error:
+        return f"{question.qtype} question: invalid data ({type(error).__name__})"
+    return None
+
+
 def valid_grade(percent: float) -> bool:
     return any(abs(abs(percent) - grade) < 1e-5 for grade in MOODLE_GRADES)
 
@@ -115,16 +149,17 @@ class ParseResult:
             question.text = sanitise_html(question.text)
             question.general_feedback = sanitise_html(question.general_feedback)
             data = question.data
-            for entry in data.get("options", data.get("answers", [])):
-                if entry.get("feedback"):
+            entries = data.get("options", data.get("answers", []))
+            # A frontline note may give any JSON here; data_problem reports it.
+            for entry in entries if isinstance(entries, list) else []:
+                if isinstance(entry, dict) and isinstance(entry.get("feedback"), str):
                     entry["feedback"] = sanitise_html(entry["feedback"])
             for key in ("feedback_correct", "feedback_incorrect", "wrong_feedback"):
-                if data.get(key):
+                if isinstance(data.get(key), str):
                     data[key] = sanitise_html(data[key])
-        try:
-            get_type(question.qtype).validate(question.data)
-        except QuestionDataError as error:
-            self.add_issue(question.line, f"{question.qtype} question: {error}")
+        problem = data_problem(question)
+        if problem:
+            self.add_issue(question.line, problem)
             return
         self.questions.append(question)
 

@@ -28,6 +28,7 @@ from defusedxml import DefusedXmlException
 from courses.interchange import (
     ParsedQuestion,
     ParseResult,
+    parse_frontline_note,
     sanitise_html,
     valid_grade,
 )
@@ -105,6 +106,11 @@ def parse_tree(source: bytes) -> Node:
     parser.setContentHandler(builder)
     try:
         parser.parse(io.BytesIO(source))
+    except LookupError as error:  # expat knows no such encoding
+        raise ValueError(
+            f"line 1: the XML declaration names an unknown encoding ({error}); "
+            "save the file as UTF-8"
+        ) from None
     except SAXParseException as error:
         raise ValueError(
             f"line {error.getLineNumber()}: {error.getMessage()}"
@@ -149,7 +155,11 @@ def read_moodle_xml(source: bytes) -> ParseResult:
             continue
         question.category = category
         question.line = node.line
-        _apply_frontline(node, question)
+        try:
+            _apply_frontline(node, question)
+        except ValueError as error:
+            result.add_issue(getattr(error, "line", node.line), str(error))
+            continue
         result.accept(question)
     return result
 
@@ -352,9 +362,10 @@ def _apply_frontline(node: Node, question: ParsedQuestion) -> None:
     if extra is None:
         return
     try:
-        note = json.loads(extra.text)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"line {extra.line}: unreadable <frontline> data") from error
+        note = parse_frontline_note(extra.text)
+    except ValueError as error:
+        error.line = extra.line  # type: ignore[attr-defined]
+        raise
     qtype = note.pop("qtype", question.qtype)
     if qtype != question.qtype:
         question.data = {}

@@ -23,7 +23,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
-from app import csrf, db
+from app import bounded_int, csrf, db
 from courses.forms import ConfirmForm
 from courses.interchange import render_text
 from courses.issuing import active_certificate, verify
@@ -235,14 +235,14 @@ def attempt(attempt_id: int) -> Any:
             rows=rows,
             show_answers=show_answers,
             overall=overall_feedback(attempt.quiz, attempt.score),
-            enrolment_id=request.args.get("enrolment", type=int),
+            enrolment_id=request.args.get("enrolment", type=bounded_int),
         )
     return render_template(
         "courses/attempt.html",
         attempt=attempt,
         rows=rows,
         token=attempt_token(attempt),
-        enrolment_id=request.args.get("enrolment", type=int),
+        enrolment_id=request.args.get("enrolment", type=bounded_int),
     )
 
 

@@ -15,9 +15,9 @@ from flask import Blueprint, g, jsonify, request, url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from app import db
+from app import bounded_int, db
 from recruit.models import Application, Opening, Stage, StageTransition
-from recruit.ranking import parse_filter, ranking_page
+from recruit.ranking import MAX_PAGE, parse_filter, ranking_page
 from recruit.tasks import transition_payload
 from recruit.tokens import authenticate
 
@@ -52,8 +52,8 @@ def token_required(view: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _page_args() -> tuple[int, int]:
-    page = max(1, request.args.get("page", 1, type=int) or 1)
-    per_page = request.args.get("per_page", 50, type=int) or 50
+    page = min(max(1, request.args.get("page", 1, type=bounded_int) or 1), MAX_PAGE)
+    per_page = request.args.get("per_page", 50, type=bounded_int) or 50
     return page, min(max(1, per_page), MAX_PER_PAGE)
 
 
@@ -216,7 +216,7 @@ def application(application_id: int) -> Any:
 @token_required
 def stage_changes() -> Any:
     """Stage and status changes in order; pass the last ``id`` seen as ``after``."""
-    after = request.args.get("after", 0, type=int) or 0
+    after = request.args.get("after", 0, type=bounded_int) or 0
     _page, per_page = _page_args()
     query = (
         select(StageTransition)
@@ -229,7 +229,7 @@ def stage_changes() -> Any:
         .order_by(StageTransition.id)
         .limit(per_page)
     )
-    opening_id = request.args.get("opening_id", type=int)
+    opening_id = request.args.get("opening_id", type=bounded_int)
     if opening_id:
         query = query.where(StageTransition.opening_id == opening_id)
     rows = db.session.scalars(query).all()

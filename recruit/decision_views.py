@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from wtforms.fields.choices import SelectChoice
 
-from app import db
+from app import bounded_int, db
 from recruit import audit
 from recruit.auth import roles_required
 from recruit.decisions import (
@@ -191,7 +191,7 @@ def candidate_decision_log(user_id: int, fmt: str) -> Any:
 def audit_log() -> Any:
     """List the latest audit events, newest first, optionally of one action."""
     action = request.args.get("action") or None
-    before_id = request.args.get("before", type=int)
+    before_id = request.args.get("before", type=bounded_int)
     query = select(AuditEvent).options(joinedload(AuditEvent.actor))
     if action:
         query = query.where(AuditEvent.action == action)

@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField, SubmitField
+from wtforms import DecimalField, EmailField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
+
+
+class FiniteDecimalField(DecimalField):
+    """A DecimalField that rejects NaN and infinities.
+
+    Decimal parses "NaN", "sNaN" and "Infinity", and WTForms' NumberRange
+    raises ValueError on a signalling NaN instead of reporting it.
+    """
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        super().process_formdata(valuelist)
+        if self.data is not None and not self.data.is_finite():
+            self.data = None
+            raise ValueError(self.gettext("Not a valid decimal value."))
 
 
 # The autocomplete tokens of the HTML standard let browsers and password

@@ -7,8 +7,10 @@ import io
 import logging
 import re
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Any
 
 from babel import Locale
 from email_validator import EmailNotValidError, validate_email
@@ -17,7 +19,7 @@ from sqlalchemy import select
 
 from app import db
 from recruit import audit
-from recruit.auth import find_user
+from recruit.auth import clean_name, find_user
 from recruit.models import (
     Application,
     ApplicationLanguage,
@@ -101,7 +103,10 @@ def import_candidates(data: bytes, actor: User) -> ImportReport:
         report.rejected.append((0, str(error)))
         return report
     reader = csv.reader(io.StringIO(text, newline=""))
-    header = [cell.strip().lower() for cell in next(reader, [])]
+    rows = _read_rows(reader, report)
+    header = [cell.strip().lower() for cell in next(rows, [])]
+    if report.rejected:  # the header line itself could not be read
+        return report
     if tuple(header) != COLUMNS:
         report.rejected.append(
             (
@@ -116,7 +121,7 @@ def import_candidates(data: bytes, actor: User) -> ImportReport:
         return report
     openings = {o.id: o for o in db.session.scalars(select(Opening))}
     seen: set[tuple[str, int]] = set()
-    for row in reader:
+    for row in rows:
         line = reader.line_num
         if len(report.imported) + len(report.rejected) >= MAX_ROWS:
             report.rejected.append(
@@ -141,6 +146,31 @@ def import_candidates(data: bytes, actor: User) -> ImportReport:
     return report
 
 
+def _read_rows(reader: Any, report: ImportReport) -> Iterator[list[str]]:
+    """Yield the CSV rows; a line the csv module cannot parse ends the file.
+
+    The csv module rejects, for example, a field over its 128 KiB limit, and
+    its position in the file is not reliable after that.
+    """
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            report.rejected.append(
+                (
+                    reader.line_num,
+                    _(
+                        "unreadable CSV (%(error)s); the rest of the file was not read",
+                        error=str(error),
+                    ),
+                )
+            )
+            return
+        yield row
+
+
 def _import_row(
     row: list[str],
     line: int,
@@ -157,6 +187,7 @@ def _import_row(
             )
         )
     name, email, languages_text, opening_text = (cell.strip() for cell in row)
+    name = clean_name(name)
     if not name or len(name) > 200:
         raise ValueError(_("the name is missing or longer than 200 characters"))
     try:

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Select, and_, exists, func, literal_column, nulls_last, select
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
-from app import db
+from app import bounded_int, db
 from recruit.models import (
     Application,
     ApplicationLanguage,
@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 
 PAGE_SIZES = (25, 50, 100, 200)
 DEFAULT_PAGE_SIZE = 50
+# Far past any real ranking, and small enough that the row offset fits a BIGINT.
+MAX_PAGE = 1_000_000
 SORTS = ("rank", "composite", "language", "applied", "name", "waited")
 RERANK_BATCH = 500
 
@@ -87,7 +89,7 @@ def parse_filter(args: Mapping[str, Any], stages: Iterable[Stage]) -> RankingFil
     if sort in SORTS or (sort.startswith("stage:") and _int(sort[6:]) in stage_ids):
         flt.sort = sort
     flt.descending = args.get("dir", "desc") != "asc"
-    flt.page = max(1, _int(args.get("page")) or 1)
+    flt.page = min(max(1, _int(args.get("page")) or 1), MAX_PAGE)
     per_page = _int(args.get("per_page"))
     flt.per_page = per_page if per_page in PAGE_SIZES else DEFAULT_PAGE_SIZE
     return flt
@@ -95,7 +97,7 @@ def parse_filter(args: Mapping[str, Any], stages: Iterable[Stage]) -> RankingFil
 
 def _int(value: Any) -> int | None:
     try:
-        return int(value)
+        return bounded_int(value)
     except (TypeError, ValueError):
         return None
 
@@ -151,7 +153,7 @@ def filtered_query(opening_id: int, flt: RankingFilter) -> Select[tuple[Applicat
     if flt.applied_from is not None:
         start = datetime.combine(flt.applied_from, time(), tzinfo=UTC)
         query = query.where(Application.created_at >= start)
-    if flt.applied_to is not None:
+    if flt.applied_to is not None and flt.applied_to < date.max:
         end = datetime.combine(flt.applied_to + timedelta(days=1), time(), tzinfo=UTC)
         query = query.where(Application.created_at < end)
     return query

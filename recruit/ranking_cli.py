@@ -8,7 +8,7 @@ import sys
 import click
 from flask.cli import with_appcontext
 
-from app import db
+from app import MAX_DATABASE_INT, db
 from recruit.api import application_json
 from recruit.exports import ranking_csv_rows
 from recruit.models import Opening
@@ -27,11 +27,15 @@ from recruit.ranking import RankingFilter, ordered_query, with_page_rows
     help="Output format.",
 )
 @click.option(
-    "--limit", type=click.IntRange(min=1), default=None, help="Print the top N only."
+    "--limit",
+    type=click.IntRange(min=1, max=MAX_DATABASE_INT),
+    default=None,
+    help="Print the top N only.",
 )
 def rank_command(opening_id: int, output_format: str, limit: int | None) -> None:
     """Print the ranking of OPENING_ID: composite, then language, then earliest."""
-    opening = db.session.get(Opening, opening_id)
+    in_range = abs(opening_id) <= MAX_DATABASE_INT
+    opening = db.session.get(Opening, opening_id) if in_range else None
     if opening is None:
         click.echo(f"error: opening {opening_id} not found", err=True)
         sys.exit(2)

@@ -7,7 +7,6 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
-    DecimalField,
     FieldList,
     FormField,
     HiddenField,
@@ -29,6 +28,8 @@ from wtforms.validators import (
     Optional,
 )
 from wtforms.widgets import CheckboxInput, ListWidget
+
+from recruit.forms import FiniteDecimalField
 
 REASON_HELP = _l("Recorded in the audit log with your name and the time.")
 
@@ -79,7 +80,7 @@ class DecisionForm(FlaskForm):
 
 class OverrideForm(FlaskForm):
     stage_id = SelectField(_l("Stage"), coerce=int)
-    score = DecimalField(
+    score = FiniteDecimalField(
         _l("Score to use instead (0–100, optional)"),
         places=1,
         validators=[Optional(), NumberRange(min=0, max=100)],
@@ -102,10 +103,10 @@ class StageSettingForm(FlaskForm):
         csrf = False  # the enclosing form carries the token
 
     stage_id = HiddenField()
-    weight = DecimalField(
+    weight = FiniteDecimalField(
         _l("Weight"), places=1, validators=[InputRequired(), NumberRange(0, 100)]
     )
-    pass_mark = DecimalField(
+    pass_mark = FiniteDecimalField(
         _l("Pass mark"), places=1, validators=[InputRequired(), NumberRange(0, 100)]
     )
     enabled = BooleanField(_l("Enabled"))

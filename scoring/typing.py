@@ -9,6 +9,7 @@ impossible speeds and intervals too regular for a human hand.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from statistics import fmean, median, pstdev
 from typing import Any
@@ -116,6 +117,10 @@ def assess_typing(
     to 0..1), so missing, extra and wrong characters all count. Net speed is
     gross speed times accuracy.
     """
+    # A keyboard may send "é" as one code point or as "e" and a combining
+    # accent. Both are one character to the reader, so both count as one.
+    passage = unicodedata.normalize("NFC", passage)
+    typed = unicodedata.normalize("NFC", typed)
     gross = words_per_minute(len(typed), server_seconds)
     accuracy = max(0.0, 1.0 - float(jiwer.cer(passage, typed))) if typed else 0.0
     net = gross * accuracy

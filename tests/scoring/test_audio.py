@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import struct
 import tracemalloc
 import wave
 import zipfile
@@ -16,6 +15,7 @@ import pytest
 
 from scoring.audio import SAMPLE_RATE, decode_audio, measure_signal, probe_audio
 from scoring.errors import AudioDecodeError, AudioMissingError, AudioTooLongError
+from tests.hostile.media import wav_header
 
 JFK_SECONDS = 11.0
 TWO_HOURS_S = 2 * 3600
@@ -168,14 +168,7 @@ def test_directory_raises_missing_error(tmp_path: Path):
 def _two_hour_wav(path: Path) -> Path:
     """Write a 2-hour silent 16 kHz WAV as a sparse file, so it costs no disk."""
     data_bytes = TWO_HOURS_S * SAMPLE_RATE * 2
-    header = (
-        b"RIFF"
-        + struct.pack("<I", 36 + data_bytes)
-        + b"WAVEfmt "
-        + struct.pack("<IHHIIHH", 16, 1, 1, SAMPLE_RATE, SAMPLE_RATE * 2, 2, 16)
-        + b"data"
-        + struct.pack("<I", data_bytes)
-    )
+    header = wav_header(TWO_HOURS_S, SAMPLE_RATE)
     with path.open("wb") as out:
         out.write(header)
         out.truncate(len(header) + data_bytes)
