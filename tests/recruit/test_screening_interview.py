@@ -16,8 +16,10 @@ from recruit.models import (
     ApplicationStatus,
     InterviewCompetency,
     KnockoutQuestion,
+    Opening,
     Screening,
     StageKind,
+    User,
 )
 from tests.conftest import csrf_token, log_in, make_user
 from tests.factories import funnel_opening
@@ -104,6 +106,102 @@ def test_screening_errors_sit_next_to_fields(
             assert message in page
         assert "Choose at least one shift." in page
         assert page.count("Answer this question.") == 3
+        assert db.session.query(Screening).count() == 0
+
+
+# Territory codes of CLDR that are not ISO 3166-1 countries: Ascension Island,
+# Clipperton, Sark, Diego Garcia, Ceuta and Melilla, the European Union, the
+# Eurozone, the Canary Islands, Outlying Oceania, Tristan da Cunha, the United
+# Nations, two pseudo-locales, Kosovo (user-assigned XK) and the unknown ZZ.
+NOT_ISO_3166 = (
+    "AC", "CP", "CQ", "DG", "EA", "EU", "EZ", "IC", "QO", "TA", "UN", "XA",
+    "XB", "XK", "ZZ",
+)  # fmt: skip
+
+
+def test_country_choices_are_iso_3166() -> None:
+    from recruit.screening import country_codes
+
+    codes = country_codes()
+    assert len(codes) == 249
+    assert [code for code in NOT_ISO_3166 if code in codes] == []
+    assert codes["US"] == "United States"
+    assert codes["CI"] == "Côte d’Ivoire"
+    assert "AQ" in codes and "BV" in codes and "PS" in codes
+
+
+def test_time_zone_choices_are_iana_zones() -> None:
+    from recruit.screening import time_zones, valid_time_zone
+
+    zones = time_zones()
+    assert "America/Chicago" in zones
+    assert "Europe/Kyiv" in zones
+    assert "Asia/Kolkata" in zones
+    for legacy in ("Europe/Kiev", "Asia/Calcutta", "US/Eastern", "Etc/GMT+5"):
+        assert legacy not in zones, legacy
+    for text in (
+        "Cuba",
+        "EST",
+        "Factory",
+        "localtime",
+        "posixrules",
+        "Europe/Kiev",
+        "America/Chicago ",
+        "../etc/passwd",
+        "",
+    ):
+        assert not valid_time_zone(text), text
+    assert valid_time_zone("America/Chicago")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("country", "EU", "Choose your country from the list."),
+        ("country", "XK", "Choose your country from the list."),
+        ("country", "Narnia", "Choose your country from the list."),
+        ("time_zone", "localtime", "Choose a time zone from the list."),
+        ("time_zone", "Cuba", "Choose a time zone from the list."),
+        ("time_zone", "GMT+3", "Choose a time zone from the list."),
+    ],
+)
+def test_screening_rejects_free_text_places(
+    app: Flask,
+    client: FlaskClient,
+    opening_id: int,
+    field: str,
+    value: str,
+    message: str,
+) -> None:
+    log_in(client, "cand@example.com")
+    with app.app_context():
+        application_id = apply(client, opening_id)
+        form = {**GOOD_FORM, **knockout_answers(), field: value}
+        sent = send_screening(client, application_id, form)
+        assert sent.status_code == 200
+        page = sent.get_data(as_text=True)
+        assert f'id="{field}-error"' in page
+        assert message in page
+        assert db.session.query(Screening).count() == 0
+
+
+def test_submit_screening_rejects_unknown_country(app: Flask, opening_id: int) -> None:
+    from recruit.screening import ScreeningError, submit_screening
+    from recruit.services import apply as apply_to
+
+    with app.app_context():
+        candidate = db.session.scalar(select(User).filter_by(email="cand@example.com"))
+        application = apply_to(candidate, db.session.get(Opening, opening_id))
+        with pytest.raises(ScreeningError, match="Unknown country"):
+            submit_screening(
+                application,
+                phone=None,
+                country="EU",
+                time_zone="Europe/Berlin",
+                languages=[{"code": "de", "level": "C2"}],
+                shifts=["day"],
+                answers={},
+            )
         assert db.session.query(Screening).count() == 0
 
 
