@@ -159,6 +159,15 @@ def submit_text(attempt: Attempt, item: Item, text: str) -> Response:
         raise AnswerInvalid(
             _("The answer is empty. Write your reply before submitting.")
         )
+    return submit_final(attempt, item, text)
+
+
+def submit_final(attempt: Attempt, item: Item, text: str) -> Response:
+    """Store ``text`` as the final answer, even an empty one, then queue scoring.
+
+    For answers the candidate can no longer change, such as a typing test
+    whose tries are used up; ``submit_text`` is the candidate's own submission.
+    """
     with _one_writer():
         response = _response(attempt, item)
         _ensure_open(response)

@@ -26,7 +26,13 @@ from assessments.models import (
 )
 from assessments.services import AssessmentError, submit_text
 from assessments.simulation import end_run, find_run, send_message, start_run
-from assessments.typing_test import start_typing, submit_typing
+from assessments.typing_test import (
+    is_running,
+    max_tries,
+    recorded_tries,
+    start_typing,
+    submit_typing,
+)
 from assessments.views import attempt_item, own_attempt, render_attempt
 
 bp = Blueprint("tasks", __name__, url_prefix="/attempts")
@@ -38,6 +44,18 @@ def typing_session(attempt_id: int, item_id: int) -> ItemSession | None:
     return db.session.scalar(
         select(ItemSession).filter_by(attempt_id=attempt_id, item_id=item_id)
     )
+
+
+@bp.app_template_global()
+def typing_tries(attempt_id: int, item_id: int) -> dict[str, Any]:
+    """Return the typing test's recorded tries, how many are allowed, and its state."""
+    item = db.get_or_404(Item, item_id)
+    session = typing_session(attempt_id, item_id)
+    return {
+        "tries": recorded_tries(session),
+        "allowed": max_tries(item),
+        "running": is_running(session),
+    }
 
 
 @bp.app_template_global()
@@ -96,7 +114,11 @@ def typing_start(attempt_id: int, item_id: int) -> Any:
     attempt = own_attempt(attempt_id)
     item = attempt_item(attempt, item_id)
     _kind(item, "typing")
-    start_typing(attempt, item)
+    try:
+        start_typing(attempt, item)
+    except AssessmentError as error:
+        db.session.rollback()
+        flash(str(error), "error")
     return redirect(_item_url(attempt, item))
 
 

@@ -248,7 +248,7 @@ def _communication(stage: Stage) -> None:
             kind="typing",
             position=1,
             prompt="Type the passage exactly as shown.",
-            config={"passage": TYPING_PASSAGE},
+            config={"passage": TYPING_PASSAGE, "max_retries": 2},
         )
     ]
     db.session.add_all([replies, typing_test])
