@@ -11,7 +11,6 @@ from app import db
 from assessments.items import ItemType, ScoreOutcome, register
 from assessments.models import ItemSession, Response, SimulationRun
 from assessments.scenario import get_scenario
-from assessments.typing_test import recorded_tries
 from scoring import simulation, typing
 from scoring.etiquette import Message, score_chat, score_reply
 
@@ -73,6 +72,9 @@ class TypingItem(ItemType):
     template = "assessments/items/typing.html"
 
     def score(self, response: Response) -> ScoreOutcome:
+        # Imported here: the typing flow imports the services, which import this.
+        from assessments.typing_test import recorded_tries
+
         session = item_session(response)
         tries = recorded_tries(session)
         if session is not None and tries and tries[-1]["outcome"] == "rejected":

@@ -24,7 +24,7 @@ from assessments.models import (
     SimulationRun,
     SimulationStatus,
 )
-from assessments.services import AssessmentError, submit_text
+from assessments.services import AssessmentError, TimeUp, submit_text
 from assessments.simulation import end_run, find_run, send_message, start_run
 from assessments.typing_test import (
     is_running,
@@ -97,6 +97,8 @@ def answer_choice(attempt_id: int, item_id: int) -> Any:
         return _rejected(attempt, item, str(error))
     except AssessmentError as error:
         db.session.rollback()
+        if isinstance(error, TimeUp):  # the item shows no form any more
+            flash(str(error), "error")
         return _rejected(attempt, item, str(error), error.status_code)
     flash(_("Answer submitted."), "success")
     return redirect(_item_url(attempt, item))
@@ -159,6 +161,10 @@ def chat(attempt_id: int, item_id: int) -> Any:
         else:
             try:
                 send_message(run, form.message.data or "")
+            except TimeUp as error:  # the chat has ended and shows no form
+                db.session.rollback()
+                flash(str(error), "error")
+                status = error.status_code
             except AssessmentError as error:
                 db.session.rollback()
                 form.message.errors = [*form.message.errors, str(error)]

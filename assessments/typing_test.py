@@ -16,6 +16,7 @@ from assessments.models import Attempt, Item, ItemSession, Response, ResponseSta
 from assessments.services import (
     AlreadySubmitted,
     AnswerInvalid,
+    check_time,
     submit_final,
     submit_text,
 )
@@ -60,6 +61,7 @@ def start_typing(attempt: Attempt, item: Item) -> ItemSession:
     A try under way keeps its clock. Raises AlreadySubmitted once the test is
     submitted, which also happens when the last allowed try is rejected.
     """
+    check_time(attempt)
     response = attempt.response_for(item)
     if response is not None and response.status != ResponseStatus.DRAFT:
         raise AlreadySubmitted(_("Your typing test was already submitted."))
@@ -150,6 +152,7 @@ def submit_typing(
     the reason. When no try is left, the test is submitted as it stands, its
     score is 0 for a recruiter to review, and TypingClosed says so.
     """
+    check_time(attempt)
     session = find_session(attempt, item)
     if not is_running(session):
         raise AnswerInvalid(_("Start the typing test first."))
