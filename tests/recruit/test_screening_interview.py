@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email
+from email import policy
 from typing import Any
 
 import pytest
@@ -16,11 +18,14 @@ from recruit.models import (
     ApplicationStatus,
     InterviewCompetency,
     KnockoutQuestion,
+    Notification,
     Opening,
     Screening,
     StageKind,
     User,
 )
+from recruit.notifications import outbox_dir
+from recruit.tasks import notify_stage_finished, send_notification
 from tests.conftest import csrf_token, log_in, make_user
 from tests.factories import funnel_opening
 
@@ -259,7 +264,29 @@ def test_failed_knockout_closes_application(
         assert screening.passed is False
         assert screening.reason == night.reason
         page = client.get(f"/me/applications/{application_id}").get_data(as_text=True)
-        assert "your application is closed" in page
+        assert (
+            "You did not pass the stage “Application and screening”. Your application "
+            "is closed." in (" ".join(page.split()))
+        )
+        stage = page.split('id="stage-screening"')[1].split("</li>")[0]
+        assert "Not passed: this role needs something your screening answers" in stage
+        assert "What happens next:" in stage
+        assert "Your application for this opening is closed" in stage
+
+        result = application.result_for(application.current_stage)
+        assert notify_stage_finished.apply(args=[result.id]).get() == 2
+        knocked_out = db.session.scalars(
+            select(Notification).filter_by(template="knocked_out")
+        ).one()
+        assert knocked_out.recipient == "cand@example.com"
+        assert send_notification.apply(args=[knocked_out.id]).get() == "sent"
+        eml = next(outbox_dir().glob("*-knocked_out.eml")).read_bytes()
+        message = email.message_from_bytes(eml, policy=policy.default)
+        assert message["Subject"] == "Your application for Chat agent"
+        body = message.get_body(("plain",)).get_content()
+        assert "your application is closed and no more tests can be taken" in body
+        assert f"/me/applications/{application_id}" in body
+        assert night.reason not in body
     recruiter = app.test_client()
     log_in(recruiter, "rec@example.com")
     page = recruiter.get(f"/recruit/applications/{application_id}").get_data(
