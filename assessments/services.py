@@ -310,6 +310,8 @@ def _mark_submitted(
     end = deadline(attempt)
     if end is not None and now > end:
         response.late = True
+    # A new response has no item_id until it is flushed.
+    db.session.flush()
     answered = {
         r.item_id for r in attempt.responses if r.status != ResponseStatus.DRAFT
     }

@@ -328,3 +328,17 @@ def test_timed_chat_ends_at_deadline(
         response = responses_of(attempt_id)[item_id]
         assert response.status == ResponseStatus.SUBMITTED
         assert "time_limit" in response.text
+
+
+def test_last_answer_submits_the_attempt(
+    app: Flask, client: FlaskClient, opening_id: int
+) -> None:
+    log_in(client, "cand@example.com")
+    with app.app_context():
+        attempt_id = open_assessment(client, opening_id, "Chat replies")
+        for item_id in items_of(attempt_id):
+            assert submit(client, attempt_id, item_id, "Hello, it ships today.").json
+        db.session.expire_all()
+        attempt = db.session.get(Attempt, attempt_id)
+        assert attempt.status == AttemptStatus.SUBMITTED
+        assert attempt.submitted_at is not None
