@@ -212,12 +212,15 @@ def score_chat_command(path: str, customer_name: str | None) -> None:
     help="Requeue answers queued longer ago than this without a result.",
 )
 def requeue_command(stale_minutes: float) -> None:
-    """Queue the scoring of answers whose task never reached the broker."""
+    """Close timed-out attempts, then queue answers never sent to the broker."""
     from datetime import timedelta
 
+    from assessments.deadlines import close_expired_attempts
     from assessments.services import requeue_unqueued
 
+    closed = close_expired_attempts()
     count = requeue_unqueued(timedelta(minutes=stale_minutes))
+    click.echo(f"closed {closed} timed-out attempts")
     click.echo(f"queued {count} answers")
 
 

@@ -72,7 +72,13 @@ class TypingItem(ItemType):
     template = "assessments/items/typing.html"
 
     def score(self, response: Response) -> ScoreOutcome:
+        # Imported here: the typing flow imports the services, which import this.
+        from assessments.typing_test import recorded_tries
+
         session = item_session(response)
+        tries = recorded_tries(session)
+        if session is not None and tries and tries[-1]["outcome"] == "rejected":
+            return self._rejected(response, tries)
         if session is None or "server_seconds" not in session.data:
             raise ValueError(f"response {response.id} has no typing measurements")
         result = typing.assess_typing(
@@ -82,9 +88,24 @@ class TypingItem(ItemType):
             keystrokes=int(session.data.get("keystrokes", 0)),
         )
         result["measurements"] = session.data
+        result["tries"] = tries
         result["passage"] = response.item.config["passage"]
         return ScoreOutcome(
             "typing", typing.VERSION, result["score"], None, result["subscores"], result
+        )
+
+    def _rejected(
+        self, response: Response, tries: list[dict[str, Any]]
+    ) -> ScoreOutcome:
+        """Score 0 a test whose every try was rejected, for a recruiter to review."""
+        evidence = {
+            "rejected": True,
+            "tries": tries,
+            "passage": response.item.config["passage"],
+        }
+        subscores = {"speed": 0.0, "accuracy": 0.0}
+        return ScoreOutcome(
+            "typing", typing.VERSION, 0.0, None, subscores, evidence, needs_review=True
         )
 
 

@@ -260,6 +260,7 @@ class _Reader:
         return states
 
     def check_reachable(self, states: Mapping[str, State], start: str) -> None:
+        """Check that resolved states are reachable and reachable from every state."""
         seen = {start}
         queue = deque([start])
         while queue:
@@ -270,6 +271,21 @@ class _Reader:
         for name, state in states.items():
             if state.resolved and name not in seen:
                 raise self.fail(f"resolved state {name!r} cannot be reached from start")
+        # A state the chat can enter but never leave for a resolved state
+        # would trap the candidate however well they reply.
+        resolvable = {name for name, state in states.items() if state.resolved}
+        grown = True
+        while grown:
+            grown = False
+            for name, state in states.items():
+                if name not in resolvable and any(
+                    transition.target in resolvable for transition in state.transitions
+                ):
+                    resolvable.add(name)
+                    grown = True
+        trapped = sorted(seen - resolvable)
+        if trapped:
+            raise self.fail(f"state {trapped[0]!r} cannot reach a resolved state")
 
     def steps(self, intents: Mapping[str, Intent]) -> tuple[Step, ...]:
         steps = []

@@ -6,7 +6,7 @@ import logging
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO
 
@@ -46,7 +46,9 @@ response_finished = _signals.signal("response-finished")
 # off after its header states a length of a few milliseconds.
 MIN_RECORDING_S = 0.5
 
-# Submissions this long after the time limit are still kept, but marked late.
+# Answers that arrive this long after the time limit are still accepted and
+# marked late, because an answer sent in time can take a moment to arrive.
+# Later answers are rejected.
 LATE_GRACE = timedelta(seconds=30)
 
 
@@ -62,6 +64,37 @@ class AlreadySubmitted(AssessmentError):
 
 class AnswerInvalid(AssessmentError):
     status_code = 400
+
+
+class TimeUp(AssessmentError):
+    """An answer that arrived after the time limit and its grace."""
+
+    status_code = 409
+
+
+def deadline(attempt: Attempt) -> datetime | None:
+    """Return when the attempt's time limit ends, or None for an untimed test."""
+    limit = attempt.assessment.time_limit_s
+    return attempt.started_at + timedelta(seconds=limit) if limit else None
+
+
+def time_is_up(attempt: Attempt, now: datetime | None = None) -> bool:
+    """Return whether the time limit and its grace have passed."""
+    end = deadline(attempt)
+    return end is not None and (now or utcnow()) > end + LATE_GRACE
+
+
+def check_time(attempt: Attempt) -> None:
+    """Raise TimeUp when the attempt's time is up, with the time it ended."""
+    end = deadline(attempt)
+    if end is not None and time_is_up(attempt):
+        raise TimeUp(
+            _(
+                "The time for this test ran out at %(time)s UTC, so this answer was "
+                "not accepted. Answers saved before then were submitted.",
+                time=end.strftime("%H:%M"),
+            )
+        )
 
 
 def start_attempt(application_id: int, assessment: Assessment) -> Attempt:
@@ -148,6 +181,7 @@ def _clean_text(text: str) -> str:
 
 def save_draft(attempt: Attempt, item: Item, text: str) -> Response:
     """Autosave typed text; a submitted answer is never overwritten."""
+    check_time(attempt)
     text = _clean_text(text)
     with _one_writer():
         response = _response(attempt, item)
@@ -159,16 +193,30 @@ def save_draft(attempt: Attempt, item: Item, text: str) -> Response:
 
 def submit_text(attempt: Attempt, item: Item, text: str) -> Response:
     """Store a typed answer as final, then queue its scoring."""
+    check_time(attempt)
     text = _clean_text(text)
     if not text.strip():
         raise AnswerInvalid(
             _("The answer is empty. Write your reply before submitting.")
         )
+    return submit_final(attempt, item, text)
+
+
+def submit_final(
+    attempt: Attempt, item: Item, text: str, at: datetime | None = None
+) -> Response:
+    """Store ``text`` as the final answer, even an empty one, then queue scoring.
+
+    For answers the candidate can no longer change, such as a typing test
+    whose tries are used up or a draft submitted when the time ran out;
+    ``submit_text`` is the candidate's own submission. ``at`` is the time of
+    submission, by default now. The time limit is not checked.
+    """
     with _one_writer():
         response = _response(attempt, item)
         _ensure_open(response)
         response.text = text
-        _mark_submitted(attempt, response)
+        _mark_submitted(attempt, response, at)
     queue_scoring(response)
     return response
 
@@ -185,6 +233,7 @@ def submit_audio(
     A file that is empty, not audio, unreadable or longer than allowed is
     rejected at once with the reason, and nothing of it is kept.
     """
+    check_time(attempt)
     if item_type(item).answer != "audio":
         raise AnswerInvalid(_("This task takes a written answer, not a recording."))
     if not is_audio_upload(filename, content_type):
@@ -271,17 +320,18 @@ def max_recording_s(item: Item) -> float:
     return min(limit, float(own) + 10.0) if own else limit
 
 
-def _mark_submitted(attempt: Attempt, response: Response) -> None:
-    now = utcnow()
+def _mark_submitted(
+    attempt: Attempt, response: Response, at: datetime | None = None
+) -> None:
+    now = at or utcnow()
     response.status = ResponseStatus.SUBMITTED
     response.submitted_at = now
     response.queued_at = None
-    limit = attempt.assessment.time_limit_s
-    if (
-        limit is not None
-        and now > attempt.started_at + timedelta(seconds=limit) + LATE_GRACE
-    ):
+    end = deadline(attempt)
+    if end is not None and now > end:
         response.late = True
+    # A new response has no item_id until it is flushed.
+    db.session.flush()
     answered = {
         r.item_id for r in attempt.responses if r.status != ResponseStatus.DRAFT
     }

@@ -8,6 +8,7 @@ other answer, and ``SimulationItem.score`` reads the stored transcript.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -22,7 +23,12 @@ from assessments.models import (
     SimulationStatus,
 )
 from assessments.scenario import Scenario, get_scenario
-from assessments.services import AlreadySubmitted, AnswerInvalid, submit_text
+from assessments.services import (
+    AlreadySubmitted,
+    AnswerInvalid,
+    check_time,
+    submit_final,
+)
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +55,7 @@ def start_run(attempt: Attempt, item: Item) -> SimulationRun:
     run = find_run(attempt, item)
     if run is not None:
         return run
+    check_time(attempt)
     scenario = get_scenario(item.config["scenario"])
     now = utcnow()
     run = SimulationRun(
@@ -77,9 +84,13 @@ def start_run(attempt: Attempt, item: Item) -> SimulationRun:
 def send_message(run: SimulationRun, text: str) -> SimulationMessage:
     """Store the agent's message and the customer's reply; return the reply.
 
-    Raises ChatEnded for a chat that has ended (the message is not stored) and
-    AnswerInvalid for an empty or too long message.
+    Raises TimeUp after the test's time limit, ChatEnded for a chat that has
+    ended (the message is not stored) and AnswerInvalid for an empty or too
+    long message.
     """
+    attempt = db.session.get(Attempt, run.attempt_id)
+    assert attempt is not None
+    check_time(attempt)
     if run.status == SimulationStatus.ENDED:
         raise ChatEnded(_("This chat has ended, so your message was not sent."))
     text = text.replace("\x00", "").strip()
@@ -129,8 +140,14 @@ def send_message(run: SimulationRun, text: str) -> SimulationMessage:
     return reply
 
 
-def end_run(run: SimulationRun, reason: str | None = None) -> None:
-    """End the chat and submit it for scoring; ending twice changes nothing."""
+def end_run(
+    run: SimulationRun, reason: str | None = None, at: datetime | None = None
+) -> None:
+    """End the chat and submit it for scoring; ending twice changes nothing.
+
+    ``at`` is when the chat ended, by default now; a chat closed at its time
+    limit ends at the limit.
+    """
     if run.status == SimulationStatus.ENDED:
         return
     scenario = get_scenario(run.scenario)
@@ -138,13 +155,13 @@ def end_run(run: SimulationRun, reason: str | None = None) -> None:
         reason = "resolved" if scenario.states[run.state].resolved else "ended_by_agent"
     run.status = SimulationStatus.ENDED
     run.end_reason = reason
-    run.ended_at = utcnow()
+    run.ended_at = at or utcnow()
     db.session.commit()
     log.info("simulation %s ended: %s", run.id, reason)
     attempt = db.session.get(Attempt, run.attempt_id)
     item = db.session.get(Item, run.item_id)
     assert attempt is not None and item is not None
-    submit_text(attempt, item, summary(run, scenario))
+    submit_final(attempt, item, summary(run, scenario), at=run.ended_at)
 
 
 def summary(run: SimulationRun, scenario: Scenario) -> str:

@@ -24,9 +24,15 @@ from assessments.models import (
     SimulationRun,
     SimulationStatus,
 )
-from assessments.services import AssessmentError, submit_text
+from assessments.services import AssessmentError, TimeUp, submit_text
 from assessments.simulation import end_run, find_run, send_message, start_run
-from assessments.typing_test import start_typing, submit_typing
+from assessments.typing_test import (
+    is_running,
+    max_tries,
+    recorded_tries,
+    start_typing,
+    submit_typing,
+)
 from assessments.views import attempt_item, own_attempt, render_attempt
 
 bp = Blueprint("tasks", __name__, url_prefix="/attempts")
@@ -38,6 +44,18 @@ def typing_session(attempt_id: int, item_id: int) -> ItemSession | None:
     return db.session.scalar(
         select(ItemSession).filter_by(attempt_id=attempt_id, item_id=item_id)
     )
+
+
+@bp.app_template_global()
+def typing_tries(attempt_id: int, item_id: int) -> dict[str, Any]:
+    """Return the typing test's recorded tries, how many are allowed, and its state."""
+    item = db.get_or_404(Item, item_id)
+    session = typing_session(attempt_id, item_id)
+    return {
+        "tries": recorded_tries(session),
+        "allowed": max_tries(item),
+        "running": is_running(session),
+    }
 
 
 @bp.app_template_global()
@@ -79,6 +97,8 @@ def answer_choice(attempt_id: int, item_id: int) -> Any:
         return _rejected(attempt, item, str(error))
     except AssessmentError as error:
         db.session.rollback()
+        if isinstance(error, TimeUp):  # the item shows no form any more
+            flash(str(error), "error")
         return _rejected(attempt, item, str(error), error.status_code)
     flash(_("Answer submitted."), "success")
     return redirect(_item_url(attempt, item))
@@ -96,7 +116,12 @@ def typing_start(attempt_id: int, item_id: int) -> Any:
     attempt = own_attempt(attempt_id)
     item = attempt_item(attempt, item_id)
     _kind(item, "typing")
-    start_typing(attempt, item)
+    try:
+        start_typing(attempt, item)
+    except AssessmentError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return redirect(_item_url(attempt, item))
     # The fragment names the typing box, not the item's section: Chromium moves
     # the focus to a focusable fragment target and clears it otherwise, which
     # undid the focus that typing.js gives the box while the clock already ran.
@@ -141,6 +166,10 @@ def chat(attempt_id: int, item_id: int) -> Any:
         else:
             try:
                 send_message(run, form.message.data or "")
+            except TimeUp as error:  # the chat has ended and shows no form
+                db.session.rollback()
+                flash(str(error), "error")
+                status = error.status_code
             except AssessmentError as error:
                 db.session.rollback()
                 form.message.errors = [*form.message.errors, str(error)]

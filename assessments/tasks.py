@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError
 
 from app import db
 from assessments import grading
+from assessments.deadlines import close_expired_attempts
 from assessments.services import requeue_unqueued
 from scoring.errors import ScoringError
 
@@ -60,15 +61,19 @@ REQUEUE_INTERVAL_S = 300.0
 def start_requeue_loop(
     flask_app: Flask, interval_s: float = REQUEUE_INTERVAL_S
 ) -> None:
-    """Requeue unqueued answers now and every ``interval_s`` in a daemon thread.
+    """Close timed-out attempts and requeue answers every ``interval_s``.
 
-    This sends the answers that were stored while the broker was down.
+    The sweep runs now and then every ``interval_s`` in a daemon thread. It
+    submits the drafts of attempts whose time ran out while nobody had the
+    page open, and sends the answers that were stored while the broker was
+    down.
     """
 
     def loop() -> None:
         while True:
             try:
                 with flask_app.app_context():
+                    close_expired_attempts()
                     requeue_unqueued()
             except Exception:  # noqa: BLE001 - the loop must outlive a bad round
                 log.exception(

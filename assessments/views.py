@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app import db
+from assessments.deadlines import close_expired
 from assessments.forms import AudioAnswerForm, TextAnswerForm
 from assessments.items import item_type
 from assessments.models import Attempt, Item, Response, ResponseStatus
@@ -25,9 +26,12 @@ from assessments.services import (
     AlreadySubmitted,
     AnswerInvalid,
     AssessmentError,
+    TimeUp,
+    deadline,
     save_draft,
     submit_audio,
     submit_text,
+    time_is_up,
 )
 
 bp = Blueprint("assess", __name__, url_prefix="/attempts")
@@ -40,10 +44,14 @@ def wants_json() -> bool:
 
 
 def own_attempt(attempt_id: int) -> Attempt:
-    """Return the current candidate's attempt; any other is a 404, for every role."""
+    """Return the current candidate's attempt; any other is a 404, for every role.
+
+    An attempt whose time is up is closed first, so its drafts are submitted.
+    """
     attempt = db.get_or_404(Attempt, attempt_id)
     if attempt.application.candidate_id != current_user.id:
         abort(404)
+    close_expired(attempt)
     return attempt
 
 
@@ -94,7 +102,12 @@ def render_attempt(
         rows.append((item, kind, response, form))
     waiting = any(r is not None and r.status in WAITING for _i, _k, r, _f in rows)
     html = render_template(
-        "assessments/attempt.html", attempt=attempt, rows=rows, waiting=waiting
+        "assessments/attempt.html",
+        attempt=attempt,
+        rows=rows,
+        waiting=waiting,
+        deadline=deadline(attempt),
+        time_up=time_is_up(attempt),
     )
     return html, status
 
@@ -179,7 +192,7 @@ def _error(
     if wants_json():
         return jsonify(error=str(error)), error.status_code
     # A submitted answer shows no form, so its error goes to the top of the page.
-    if rejected is not None and not isinstance(error, AlreadySubmitted):
+    if rejected is not None and not isinstance(error, AlreadySubmitted | TimeUp):
         form = rejected[1]
         form.answer.errors = [*form.answer.errors, str(error)]
         return render_attempt(attempt, rejected, status=error.status_code)

@@ -527,7 +527,11 @@ class ChatReply(QuestionType):
             raise QuestionDataError("a chat-reply question needs a customer message")
 
     def public_data(self, data: Mapping[str, Any]) -> dict[str, Any]:
-        return {"customer_message": data["customer_message"]}
+        # The name is shown because the grade expects the reply to use it.
+        return {
+            "customer_message": data["customer_message"],
+            "customer_name": data.get("customer_name") or None,
+        }
 
     def grade(self, data: Mapping[str, Any], response: Mapping[str, Any]) -> Grade:
         from scoring.etiquette import score_reply

@@ -242,13 +242,14 @@ def _communication(stage: Stage) -> None:
         title="Typing test",
         position=2,
         instructions="Copy a short chat message as quickly and accurately as you can.",
+        time_limit_s=10 * 60,
     )
     typing_test.items = [
         Item(
             kind="typing",
             position=1,
             prompt="Type the passage exactly as shown.",
-            config={"passage": TYPING_PASSAGE},
+            config={"passage": TYPING_PASSAGE, "max_retries": 2},
         )
     ]
     db.session.add_all([replies, typing_test])
@@ -263,6 +264,7 @@ def _attitude(stage: Stage) -> None:
             "Each task describes a situation at work. Choose the best response, "
             "or rank the responses, as the task asks."
         ),
+        time_limit_s=20 * 60,
     )
     judgement.items = [
         Item(kind="sjt", position=position, prompt=prompt, config=config)

@@ -27,7 +27,15 @@ from recruit.models import Notification, NotificationStatus, User
 
 log = logging.getLogger(__name__)
 
-TEMPLATES = ("invitation", "advanced", "rejected", "hired", "stage_finished")
+TEMPLATES = (
+    "invitation",
+    "advanced",
+    "rejected",
+    "hired",
+    "stage_finished",
+    "stage_failed",
+    "knocked_out",
+)
 
 
 def notify(

@@ -14,7 +14,8 @@ from assessments.models import Assessment
 from assessments.services import start_attempt
 from recruit.auth import roles_required
 from recruit.forms import ApplyForm
-from recruit.models import Application, ApplicationStatus, Opening, Role
+from recruit.models import Application, ApplicationStatus, Opening, Role, Stage
+from recruit.ranking import overrides_for
 from recruit.services import apply, enabled_stages, stage_attempts
 
 bp = Blueprint("public", __name__)
@@ -77,8 +78,23 @@ def application(application_id: int) -> Any:
         for stage in enabled_stages(application.opening)
     ]
     return render_template(
-        "public/application.html", application=application, stages=stages
+        "public/application.html",
+        application=application,
+        stages=stages,
+        failed_stages=failed_stages(application),
     )
+
+
+def failed_stages(application: Application) -> list[Stage]:
+    """Return the stages the candidate did not pass, leaving out overridden ones."""
+    overrides = overrides_for([application.id])
+    return [
+        result.stage
+        for result in application.stage_results
+        if result.complete
+        and result.passed is False
+        and (application.id, result.stage_id) not in overrides
+    ]
 
 
 @bp.route(

@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import zoneinfo
 from functools import cache
+from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from babel import Locale
@@ -54,34 +56,74 @@ def language_codes() -> dict[str, str]:
 
 
 @cache
+def _time_zone_table(name: str) -> tuple[tuple[str, ...], ...]:
+    """Read a table of the IANA time zone database, such as ``zone.tab``.
+
+    The table comes from the first folder of ``zoneinfo.TZPATH`` that has it,
+    else from the ``tzdata`` package, the two places zoneinfo reads zones from.
+    """
+    for folder in zoneinfo.TZPATH:
+        path = Path(folder) / name
+        if path.is_file():
+            text = path.read_text(encoding="utf-8")
+            break
+    else:
+        try:
+            text = resources.files("tzdata.zoneinfo").joinpath(name).read_text("utf-8")
+        except (ModuleNotFoundError, FileNotFoundError) as error:
+            raise RuntimeError(
+                f"{name} of the IANA time zone database was not found in "
+                f"{', '.join(zoneinfo.TZPATH)} or the tzdata package; install "
+                "the system's tzdata or the tzdata Python package"
+            ) from error
+    return tuple(
+        tuple(line.split("\t"))
+        for line in text.splitlines()
+        if line.strip() and not line.startswith("#")
+    )
+
+
+@cache
 def country_codes() -> dict[str, str]:
-    """ISO 3166-1 alpha-2 country codes with their English names (CLDR via Babel)."""
-    names = Locale("en").territories
-    return {
-        code: name
-        for code, name in sorted(names.items(), key=lambda item: item[1])
-        if len(code) == 2 and code.isalpha() and code != "ZZ"
+    """ISO 3166-1 alpha-2 country codes with their English names.
+
+    The codes are those of ``iso3166.tab`` in the time zone database, which
+    lists every ISO 3166-1 code, so CLDR's extra territories (the European
+    Union, Ascension Island, Kosovo's XK ...) are left out. Names come from
+    CLDR through Babel.
+    """
+    cldr = Locale("en").territories
+    names = {
+        row[0]: cldr.get(row[0], row[1]) for row in _time_zone_table("iso3166.tab")
     }
+    return dict(sorted(names.items(), key=lambda item: item[1]))
 
 
 @cache
 def time_zones() -> list[str]:
-    """IANA time zone names that zoneinfo can load, without legacy aliases."""
-    return sorted(
-        name
-        for name in zoneinfo.available_timezones()
-        if "/" in name and not name.startswith(("Etc/", "SystemV/", "US/"))
-    )
+    """IANA time zones of ``zone.tab`` (one or more per country) that zoneinfo loads.
+
+    Links kept for old names (``Europe/Kiev``, ``US/Eastern``) and the ``Etc``
+    zones are not in ``zone.tab``.
+    """
+    zones = []
+    for row in _time_zone_table("zone.tab"):
+        try:
+            zoneinfo.ZoneInfo(row[2])
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            continue
+        zones.append(row[2])
+    return sorted(zones)
+
+
+@cache
+def _time_zone_set() -> frozenset[str]:
+    return frozenset(time_zones())
 
 
 def valid_time_zone(name: str) -> bool:
-    if name not in zoneinfo.available_timezones():
-        return False
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
+    """Return whether ``name`` is one of the listed IANA time zones."""
+    return name in _time_zone_set()
 
 
 def knockout_questions(opening_id: int) -> list[KnockoutQuestion]:
@@ -122,8 +164,14 @@ def submit_screening(
         raise ScreeningError(_("This application is closed."))
     if stage.kind != StageKind.SCREENING or find_screening(application):
         raise ScreeningError(_("The screening form was already sent."))
+    if country not in country_codes():
+        raise ScreeningError(
+            _("Unknown country %(code)s. Choose one from the list.", code=country)
+        )
     if not valid_time_zone(time_zone):
-        raise ScreeningError(_("Unknown time zone %(name)s.", name=time_zone))
+        raise ScreeningError(
+            _("Unknown time zone %(name)s. Choose one from the list.", name=time_zone)
+        )
     failed = []
     for question in knockout_questions(application.opening_id):
         answer = answers.get(question.id)

@@ -20,6 +20,7 @@ from recruit.models import (
     Notification,
     NotificationStatus,
     Role,
+    StageKind,
     StageResult,
     StageTransition,
     User,
@@ -133,7 +134,11 @@ def transition_payload(transition: StageTransition) -> dict[str, object]:
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def notify_stage_finished(result_id: int) -> int:
-    """Email every active recruiter that a candidate finished a stage."""
+    """Email every active recruiter that a candidate finished a stage.
+
+    The candidate gets an email too when the stage was not passed. Returns the
+    number of recruiters.
+    """
     result = db.session.get(StageResult, result_id)
     if result is None:
         return 0
@@ -155,8 +160,34 @@ def notify_stage_finished(result_id: int) -> int:
                 "application_id": application.id,
             },
         )
+    notify_candidate_of_failure(result)
     db.session.commit()
     return len(recruiters)
+
+
+def notify_candidate_of_failure(result: StageResult) -> None:
+    """Email the candidate a stage result below the pass mark, once per result.
+
+    A failed screening closed the application (``knocked_out``); a failed
+    later stage waits for a recruiter (``stage_failed``). An overridden stage
+    is no failure, so it gets no email.
+    """
+    application = result.application
+    if result.passed is not False or not result.complete:
+        return
+    if (application.id, result.stage_id) in ranking.overrides_for([application.id]):
+        return
+    screening = result.stage.kind == StageKind.SCREENING
+    notifications.notify(
+        f"stage-failed:{result.id}",
+        "knocked_out" if screening else "stage_failed",
+        application.candidate,
+        {
+            "opening": application.opening.title,
+            "stage": result.stage.name,
+            "application_id": application.id,
+        },
+    )
 
 
 # Emails and deliveries still pending this long after they were recorded are

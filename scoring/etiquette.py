@@ -4,8 +4,8 @@ A chat starts at 100 points, and each rule of ``rules/etiquette.toml`` takes
 points off, up to its cap: slow replies, capitals, chat-speak, repeated
 exclamation marks (found by ``scoring.style``), grammar matches (through a
 ``GrammarChecker``), a missing greeting, the customer's name never used, an
-upset customer left without acknowledgement or apology, negative wording, and
-a close without a request for feedback. Every deduction is a finding that
+upset customer left without acknowledgement or apology, negative wording,
+rudeness, and a close without a request for feedback. Every deduction is a finding that
 points at the words or the timing that caused it.
 
 ``score_chat`` and ``score_reply`` return a JSON-ready dict with these keys:
@@ -59,7 +59,7 @@ from scoring.style import (
 
 SCORER_NAME = "etiquette"
 # Changes of method; a change of the rule file alone shows in rules_version.
-VERSION = "1.0"
+VERSION = "1.1"
 DEFAULT_RULES_PATH = Path(__file__).resolve().parent / "rules" / "etiquette.toml"
 
 CUSTOMER = "customer"
@@ -79,6 +79,7 @@ GROUPS = {
     "acknowledge_feelings": "courtesy",
     "apology": "courtesy",
     "negative_wording": "courtesy",
+    "rudeness": "courtesy",
     "feedback_request": "courtesy",
 }
 
@@ -133,12 +134,15 @@ class EtiquetteRules:
     grammar_points: Mapping[str, float]
     grammar_cap: float
     greeting: PhraseRule
+    # The greeting hint without a customer name; ``greeting.message`` has {name}.
+    greeting_message_without_name: str
     customer_name_points: float
     customer_name_message: str
     upset: PhraseRule
     acknowledge: PhraseRule
     apology: PhraseRule
     negative: PhraseRule
+    rudeness: PhraseRule
     feedback: PhraseRule
 
 
@@ -175,13 +179,15 @@ def _load_rules(path: Path) -> EtiquetteRules:
             for category in settings.table("grammar.points")
         },
         grammar_cap=settings.number("grammar.cap", minimum=0),
-        greeting=_phrase_rule(settings, "greeting"),
+        greeting=_phrase_rule(settings, "greeting", fields=("name",)),
+        greeting_message_without_name=settings.message("greeting.message_without_name"),
         customer_name_points=settings.number("customer_name.points", minimum=0),
         customer_name_message=settings.message("customer_name.message", "text"),
         upset=_phrase_rule(settings, "upset_customer", scored=False),
         acknowledge=_phrase_rule(settings, "acknowledge_feelings"),
         apology=_phrase_rule(settings, "apology"),
         negative=_phrase_rule(settings, "negative_wording"),
+        rudeness=_phrase_rule(settings, "rudeness"),
         feedback=_phrase_rule(settings, "feedback_request"),
     )
 
@@ -206,7 +212,12 @@ def _timing(settings: RuleSettings, key: str, cap: str | None) -> Timing:
     )
 
 
-def _phrase_rule(settings: RuleSettings, key: str, scored: bool = True) -> PhraseRule:
+def _phrase_rule(
+    settings: RuleSettings,
+    key: str,
+    scored: bool = True,
+    fields: tuple[str, ...] = ("text",),
+) -> PhraseRule:
     section = settings.table(key)
     phrases = settings.strings(f"{key}.phrases")
     patterns = settings.strings(f"{key}.patterns") if "patterns" in section else []
@@ -214,7 +225,7 @@ def _phrase_rule(settings: RuleSettings, key: str, scored: bool = True) -> Phras
     return PhraseRule(
         points=points,
         pattern=_compile(settings, key, phrases, patterns),
-        message=settings.message(f"{key}.message", "text") if scored else "",
+        message=settings.message(f"{key}.message", *fields) if scored else "",
         cap=settings.number(f"{key}.cap", minimum=0) if "cap" in section else points,
         window=settings.integer(f"{key}.window", minimum=1)
         if "window" in section
@@ -244,6 +255,12 @@ def _phrase_regex(phrase: str) -> str:
     words = [re.escape(word) for word in phrase.split()]
     body = r"\s+".join(words).replace("'", "['’]?")
     return rf"(?<![\w'’-]){body}(?![\w'’-])"
+
+
+def _first_name(customer_name: str | None) -> str:
+    """Return the first word of the customer's name, or "" when none is known."""
+    words = (customer_name or "").split()
+    return words[0] if words else ""
 
 
 def parse_messages(raw: Any) -> list[Message]:
@@ -383,10 +400,10 @@ class _Scorer:
     ) -> dict[str, Any]:
         times = self._timing()
         self._language(checker, language)
-        self._greeting()
+        self._greeting(customer_name)
         self._customer_name(customer_name)
         upset = self._empathy()
-        self._negative_wording()
+        self._rudeness_and_negative_wording()
         if closing:
             self._feedback()
         if not any(self.chat[i].text.strip() for i in self.agent):
@@ -525,14 +542,20 @@ class _Scorer:
             located.append((self.agent[slot], replace(match, offset=offset)))
         return located
 
-    def _greeting(self) -> None:
+    def _greeting(self, customer_name: str | None) -> None:
         rule = self.rules.greeting
         first = self.agent[0]
-        if not rule.pattern.search(self.chat[first].text):
-            self.add("greeting", first, rule.points, rule.message, cap=rule.cap)
+        if rule.pattern.search(self.chat[first].text):
+            return
+        first_name = _first_name(customer_name)
+        if first_name:
+            message = rule.message.format(name=first_name)
+        else:
+            message = self.rules.greeting_message_without_name
+        self.add("greeting", first, rule.points, message, cap=rule.cap)
 
     def _customer_name(self, customer_name: str | None) -> None:
-        first_name = (customer_name or "").split()[0] if customer_name else ""
+        first_name = _first_name(customer_name)
         if not first_name:
             return
         pattern = re.compile(_phrase_regex(first_name), re.IGNORECASE)
@@ -570,19 +593,30 @@ class _Scorer:
             return True
         return False
 
-    def _negative_wording(self) -> None:
-        rule = self.rules.negative
-        for index in self.agent:
-            for found in rule.pattern.finditer(self.chat[index].text):
-                message = rule.message.format(text=found.group())
-                self.add(
-                    "negative_wording",
-                    index,
-                    rule.points,
-                    message,
-                    cap=rule.cap,
-                    span=found.span(),
-                )
+    def _rudeness_and_negative_wording(self) -> None:
+        """Find rude words, then negative wording outside them, so words cost once."""
+        for name, rule in (
+            ("rudeness", self.rules.rudeness),
+            ("negative_wording", self.rules.negative),
+        ):
+            for index in self.agent:
+                rude = [
+                    (f["offset"], f["offset"] + f["length"])
+                    for f in self.findings
+                    if f["rule"] == "rudeness" and f["message_index"] == index
+                ]
+                for found in rule.pattern.finditer(self.chat[index].text):
+                    start, end = found.span()
+                    if any(start < stop and begin < end for begin, stop in rude):
+                        continue
+                    self.add(
+                        name,
+                        index,
+                        rule.points,
+                        rule.message.format(text=found.group()),
+                        cap=rule.cap,
+                        span=(start, end),
+                    )
 
     def _feedback(self) -> None:
         rule = self.rules.feedback

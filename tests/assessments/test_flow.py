@@ -284,7 +284,7 @@ def test_upload_without_csrf_header_rejected(
         assert db.session.query(Response).count() == 0
 
 
-def test_late_submission_kept_and_flagged(tmp_path: Path) -> None:
+def test_submission_after_time_limit_rejected(tmp_path: Path) -> None:
     from tests.conftest import build_app
 
     app = build_app(tmp_path)
@@ -298,17 +298,19 @@ def test_late_submission_kept_and_flagged(tmp_path: Path) -> None:
         attempt = db.session.get(Attempt, attempt_id)
         attempt.started_at = attempt.started_at - timedelta(hours=1)
         db.session.commit()
-    assert (
-        post_text(
-            client, attempt_id, items[0], "Sorry for the wait.", final=True
-        ).status_code
-        == 302
-    )
+    late = post_text(client, attempt_id, items[0], "Sorry for the wait.", final=True)
+    assert late.status_code == 302
+    page = client.get(late.location).get_data(as_text=True)
+    assert "The time for this test ran out" in page
     with app.app_context():
-        response = db.session.scalars(select(Response)).one()
-        assert response.status == ResponseStatus.SUBMITTED
-        assert response.late is True
-    assert "late" in client.get(f"/attempts/{attempt_id}").get_data(as_text=True)
+        responses = db.session.scalars(select(Response)).all()
+        # Every task was left unanswered at the limit, so each scores 0.
+        assert len(responses) == 3
+        for response in responses:
+            assert response.status == ResponseStatus.SCORED
+            assert response.text is None
+            assert response.score.score == 0.0
+        assert db.session.get(Attempt, attempt_id).score == 0.0
 
 
 def test_later_stage_not_open_yet(

@@ -158,7 +158,7 @@ def broken(tmp_path: Path, old: str, new: str) -> Path:
             "unknown intent 'sing'",
         ),
         (
-            "patterns = ['\\border\\s*(#|no\\.?|num)']",
+            "patterns = ['\\border\\s*(#|no\\b\\.?|num\\b)']",
             "patterns = ['(unclosed']",
             "invalid regular expression",
         ),
@@ -172,6 +172,12 @@ def broken(tmp_path: Path, old: str, new: str) -> Path:
         ("[states.resolved]\nresolved = true", "[states.resolved]", "resolved = true"),
         ('intents = ["confirm_delivery"]', 'intents = ["fly"]', "unknown intent 'fly'"),
         ("ideal_agent_turns = 7", "ideal_agent_turns = 30", "ideal_agent_turns"),
+        # Refund offered, the customer is stuck: no way leads on to resolved.
+        (
+            '{ intent = "offer_reship", to = "reship_offered", reply = "That would',
+            '{ intent = "offer_reship", to = "refund_offered", reply = "That would',
+            "state 'refund_offered' cannot reach a resolved state",
+        ),
     ],
 )
 def test_malformed_scenario_is_rejected(

@@ -248,8 +248,10 @@ def test_typing_test_rejects_faked_typing(
         )
         assert message in page.get_data(as_text=True)
         assert response_for(attempt_id, item_id) is None
-        # The clock starts again with the next attempt at the test.
-        assert db.session.scalar(select(ItemSession)) is None
+        # The clock stops, and starts again with the next try at the test.
+        session = db.session.scalar(select(ItemSession))
+        assert session.data["running"] is False
+        assert [t["outcome"] for t in session.data["tries"]] == ["rejected"]
 
 
 def test_typing_at_impossible_speed_is_rejected(
@@ -289,6 +291,120 @@ def test_typing_speed_uses_server_clock(
         assert evidence["seconds"] >= 120
         assert evidence["gross_wpm"] == pytest.approx(len(text) / 5 / 2, abs=0.5)
         assert evidence["accuracy"] == 1.0
+
+
+def recruiter_page(app: Flask, application_id: int) -> str:
+    recruiter = app.test_client()
+    log_in(recruiter, "rec@example.com")
+    page = recruiter.get(f"/recruit/applications/{application_id}")
+    assert page.status_code == 200
+    return page.get_data(as_text=True)
+
+
+def typing_session_of(attempt_id: int, item_id: int) -> ItemSession:
+    db.session.expire_all()
+    return db.session.scalars(
+        select(ItemSession).filter_by(attempt_id=attempt_id, item_id=item_id)
+    ).one()
+
+
+def test_typing_retries_are_limited_and_recorded(
+    app: Flask, client: FlaskClient, opening_id: int
+) -> None:
+    log_in(client, "cand@example.com")
+    with app.app_context():
+        attempt_id = open_assessment(client, opening_id, "Typing test")
+        item_id = items_of(attempt_id)[0]
+        assert (
+            db.session.get(Attempt, attempt_id)
+            .assessment.items[0]
+            .config["max_retries"]
+            == 2
+        )
+        text = passage_of(attempt_id)
+        pasted = typing_payload(text, pastes=1)
+        expected_pages = [
+            "You can start the test again 2 more times.",
+            "You can start the test again 1 more time.",
+            "You have used all 3 tries at the typing test",
+        ]
+        for number, expected in enumerate(expected_pages, start=1):
+            start_typing(client, attempt_id, item_id)
+            backdate_typing(attempt_id, item_id, 60)
+            page = send_typing(client, attempt_id, item_id, text, pasted)
+            assert expected in page.get_data(as_text=True), number
+            tries = typing_session_of(attempt_id, item_id).data["tries"]
+            assert len(tries) == number
+            assert tries[-1]["outcome"] == "rejected"
+            assert tries[-1]["reason"] == "pasted"
+            assert tries[-1]["pastes"] == 1
+            assert tries[-1]["server_seconds"] >= 60
+
+        # The last rejection closes the test with a score of 0 for review.
+        response = response_for(attempt_id, item_id)
+        assert response.status == ResponseStatus.SUBMITTED
+        started_before = typing_session_of(attempt_id, item_id).started_at
+        refused = client.post(
+            f"/attempts/{attempt_id}/items/{item_id}/typing/start",
+            data={"csrf_token": csrf_token(client)},
+            follow_redirects=True,
+        )
+        assert "already submitted" in refused.get_data(as_text=True)
+        assert typing_session_of(attempt_id, item_id).started_at == started_before
+        score_submitted()
+        response = response_for(attempt_id, item_id)
+        assert response.score.score == 0.0
+        assert response.needs_review is True
+        assert len(response.score.evidence["tries"]) == 3
+        assert response.score.evidence["rejected"] is True
+
+
+def test_typing_accepted_after_a_retry(
+    app: Flask, client: FlaskClient, opening_id: int
+) -> None:
+    log_in(client, "cand@example.com")
+    with app.app_context():
+        attempt_id = open_assessment(client, opening_id, "Typing test")
+        item_id = items_of(attempt_id)[0]
+        text = passage_of(attempt_id)
+        start_typing(client, attempt_id, item_id)
+        backdate_typing(attempt_id, item_id, 60)
+        send_typing(client, attempt_id, item_id, text, typing_payload(text, pastes=2))
+        start_typing(client, attempt_id, item_id)
+        backdate_typing(attempt_id, item_id, 90)
+        page = send_typing(client, attempt_id, item_id, text, typing_payload(text))
+        assert "Typing test submitted." in page.get_data(as_text=True)
+        tries = typing_session_of(attempt_id, item_id).data["tries"]
+        assert [t["outcome"] for t in tries] == ["rejected", "accepted"]
+        assert tries[1]["server_seconds"] >= 90
+        score_submitted()
+        evidence = response_for(attempt_id, item_id).score.evidence
+        assert evidence["seconds"] >= 90
+        assert [t["outcome"] for t in evidence["tries"]] == ["rejected", "accepted"]
+        application_id = db.session.get(Attempt, attempt_id).application_id
+    html = recruiter_page(app, application_id)
+    section = html.split(f'id="typing-tries-{item_id}"')[1].split("</table>")[0]
+    assert section.count("<tr") == 3  # the heading row and two tries
+    assert "rejected" in section
+    assert "pasted" in section
+    assert "accepted" in section
+
+
+def test_typing_tries_show_before_submission(
+    app: Flask, client: FlaskClient, opening_id: int
+) -> None:
+    log_in(client, "cand@example.com")
+    with app.app_context():
+        attempt_id = open_assessment(client, opening_id, "Typing test")
+        item_id = items_of(attempt_id)[0]
+        text = passage_of(attempt_id)
+        start_typing(client, attempt_id, item_id)
+        send_typing(client, attempt_id, item_id, text, typing_payload(text, pastes=1))
+        application_id = db.session.get(Attempt, attempt_id).application_id
+    html = recruiter_page(app, application_id)
+    section = html.split(f'id="typing-tries-{item_id}"')[1].split("</table>")[0]
+    assert "pasted" in section
+    assert "Tries at the typing test: 1 of 3 allowed" in html
 
 
 def chat_url(attempt_id: int, item_id: int, suffix: str = "") -> str:

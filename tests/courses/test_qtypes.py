@@ -224,3 +224,25 @@ def test_grading_ignores_open_attempts() -> None:
     rows[1].state = AttemptState.IN_PROGRESS
     assert final_grade(quiz, rows) == 80.0  # type: ignore[arg-type]
     assert final_grade(quiz, []) is None  # type: ignore[arg-type]
+
+
+def test_chat_reply_shows_customer_name_it_grades() -> None:
+    data = {"customer_message": "Where is my parcel?", "customer_name": "Priya Nair"}
+    public = get_type("chat_reply").public_data(data)
+    assert public == {
+        "customer_message": "Where is my parcel?",
+        "customer_name": "Priya Nair",
+    }
+    unnamed = get_type("chat_reply").public_data({"customer_message": "Hi"})
+    assert unnamed == {"customer_message": "Hi", "customer_name": None}
+
+
+def test_chat_reply_feedback_names_this_customer(app: Any) -> None:
+    data = {"customer_message": "Where is my parcel?", "customer_name": "Priya"}
+    with app.app_context():
+        result = grade("chat_reply", data, {"text": "It arrives on Friday."})
+    assert "Open with a greeting, such as 'Hi Priya, thanks for reaching out.'" in (
+        result.feedback
+    )
+    assert "Address the customer by name (Priya) at least once." in result.feedback
+    assert not any("Dana" in message for message in result.feedback)

@@ -151,3 +151,88 @@ def test_sweep_requeues_stale_pending(app: Flask) -> None:
             before_task_publish.disconnect(record)
         assert published[0][0] == [stale.id]
         assert fresh.id != stale.id
+
+
+def failed_application(opening_kind: StageKind = StageKind.COMMUNICATION):
+    """An active application whose stage scored 30, below the pass mark of 50."""
+    opening = opening_with_weights("Chat agent")
+    application = scored_application(
+        opening,
+        "ana@example.com",
+        {StageKind.SCREENING: 100.0, opening_kind: 30.0},
+        name="Ana Lima",
+        stage=opening_kind,
+    )
+    for result in application.stage_results:
+        result.passed = result.score >= result.stage.pass_mark
+    db.session.commit()
+    result = next(r for r in application.stage_results if r.stage.kind == opening_kind)
+    return application, result
+
+
+def test_failed_stage_emails_candidate(app: Flask) -> None:
+    with app.app_context():
+        make_user("rec@example.com", "recruiter")
+        application, result = failed_application()
+        assert application.knocked_out is True
+        assert notify_stage_finished.apply(args=[result.id]).get() == 1
+        assert notify_stage_finished.apply(args=[result.id]).get() == 1
+        rows = db.session.scalars(select(Notification).order_by(Notification.id)).all()
+        assert [(row.template, row.recipient) for row in rows] == [
+            ("stage_finished", "rec@example.com"),
+            ("stage_failed", "ana@example.com"),
+        ]
+        for row in rows:
+            assert send_notification.apply(args=[row.id]).get() == "sent"
+        eml = next(outbox_dir().glob("*-stage_failed.eml"))
+        message = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
+        assert message["To"] == "ana@example.com"
+        assert message["Subject"] == 'Your result in "Communication" for Chat agent'
+        body = message.get_body(("plain",)).get_content()
+        assert "Hello Ana Lima," in body
+        assert "below the pass mark" in body
+        assert "does not move on to the next stage" in body
+        assert f"/me/applications/{application.id}" in body
+
+
+def test_failed_stage_shown_to_candidate(app: Flask) -> None:
+    from tests.conftest import log_in
+
+    with app.app_context():
+        application, _result = failed_application()
+        application_id = application.id
+    client = app.test_client()
+    log_in(client, "ana@example.com")
+    page = client.get(f"/me/applications/{application_id}").get_data(as_text=True)
+    assert "You did not pass the stage “Communication”." in page
+    stage = page.split('id="stage-communication"')[1].split("</li>")[0]
+    assert "Not passed: your score in this stage is below its pass mark." in stage
+    assert "What happens next:" in stage
+    assert "A recruiter reviews every result below the pass mark" in stage
+    screening = page.split('id="stage-screening"')[1].split("</li>")[0]
+    assert "Not passed" not in screening
+
+
+def test_overridden_stage_is_not_reported_failed(app: Flask) -> None:
+    from recruit.decisions import override_stage
+    from tests.conftest import log_in
+
+    with app.app_context():
+        recruiter = make_user("rec@example.com", "recruiter")
+        application, result = failed_application()
+        override_stage(
+            application,
+            result.stage,
+            recruiter,
+            reason="The typing test page failed to load",
+            waive_pass_mark=True,
+        )
+        notify_stage_finished.apply(args=[result.id])
+        templates = db.session.scalars(select(Notification.template)).all()
+        assert "stage_failed" not in templates
+        application_id = application.id
+    client = app.test_client()
+    log_in(client, "ana@example.com")
+    page = client.get(f"/me/applications/{application_id}").get_data(as_text=True)
+    assert "Not passed" not in page
+    assert "You did not pass" not in page

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email
+from email import policy
 from typing import Any
 
 import pytest
@@ -16,9 +18,14 @@ from recruit.models import (
     ApplicationStatus,
     InterviewCompetency,
     KnockoutQuestion,
+    Notification,
+    Opening,
     Screening,
     StageKind,
+    User,
 )
+from recruit.notifications import outbox_dir
+from recruit.tasks import notify_stage_finished, send_notification
 from tests.conftest import csrf_token, log_in, make_user
 from tests.factories import funnel_opening
 
@@ -107,6 +114,102 @@ def test_screening_errors_sit_next_to_fields(
         assert db.session.query(Screening).count() == 0
 
 
+# Territory codes of CLDR that are not ISO 3166-1 countries: Ascension Island,
+# Clipperton, Sark, Diego Garcia, Ceuta and Melilla, the European Union, the
+# Eurozone, the Canary Islands, Outlying Oceania, Tristan da Cunha, the United
+# Nations, two pseudo-locales, Kosovo (user-assigned XK) and the unknown ZZ.
+NOT_ISO_3166 = (
+    "AC", "CP", "CQ", "DG", "EA", "EU", "EZ", "IC", "QO", "TA", "UN", "XA",
+    "XB", "XK", "ZZ",
+)  # fmt: skip
+
+
+def test_country_choices_are_iso_3166() -> None:
+    from recruit.screening import country_codes
+
+    codes = country_codes()
+    assert len(codes) == 249
+    assert [code for code in NOT_ISO_3166 if code in codes] == []
+    assert codes["US"] == "United States"
+    assert codes["CI"] == "Côte d’Ivoire"
+    assert "AQ" in codes and "BV" in codes and "PS" in codes
+
+
+def test_time_zone_choices_are_iana_zones() -> None:
+    from recruit.screening import time_zones, valid_time_zone
+
+    zones = time_zones()
+    assert "America/Chicago" in zones
+    assert "Europe/Kyiv" in zones
+    assert "Asia/Kolkata" in zones
+    for legacy in ("Europe/Kiev", "Asia/Calcutta", "US/Eastern", "Etc/GMT+5"):
+        assert legacy not in zones, legacy
+    for text in (
+        "Cuba",
+        "EST",
+        "Factory",
+        "localtime",
+        "posixrules",
+        "Europe/Kiev",
+        "America/Chicago ",
+        "../etc/passwd",
+        "",
+    ):
+        assert not valid_time_zone(text), text
+    assert valid_time_zone("America/Chicago")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("country", "EU", "Choose your country from the list."),
+        ("country", "XK", "Choose your country from the list."),
+        ("country", "Narnia", "Choose your country from the list."),
+        ("time_zone", "localtime", "Choose a time zone from the list."),
+        ("time_zone", "Cuba", "Choose a time zone from the list."),
+        ("time_zone", "GMT+3", "Choose a time zone from the list."),
+    ],
+)
+def test_screening_rejects_free_text_places(
+    app: Flask,
+    client: FlaskClient,
+    opening_id: int,
+    field: str,
+    value: str,
+    message: str,
+) -> None:
+    log_in(client, "cand@example.com")
+    with app.app_context():
+        application_id = apply(client, opening_id)
+        form = {**GOOD_FORM, **knockout_answers(), field: value}
+        sent = send_screening(client, application_id, form)
+        assert sent.status_code == 200
+        page = sent.get_data(as_text=True)
+        assert f'id="{field}-error"' in page
+        assert message in page
+        assert db.session.query(Screening).count() == 0
+
+
+def test_submit_screening_rejects_unknown_country(app: Flask, opening_id: int) -> None:
+    from recruit.screening import ScreeningError, submit_screening
+    from recruit.services import apply as apply_to
+
+    with app.app_context():
+        candidate = db.session.scalar(select(User).filter_by(email="cand@example.com"))
+        application = apply_to(candidate, db.session.get(Opening, opening_id))
+        with pytest.raises(ScreeningError, match="Unknown country"):
+            submit_screening(
+                application,
+                phone=None,
+                country="EU",
+                time_zone="Europe/Berlin",
+                languages=[{"code": "de", "level": "C2"}],
+                shifts=["day"],
+                answers={},
+            )
+        assert db.session.query(Screening).count() == 0
+
+
 def test_passed_screening_advances_to_language(
     app: Flask, client: FlaskClient, opening_id: int
 ) -> None:
@@ -161,7 +264,29 @@ def test_failed_knockout_closes_application(
         assert screening.passed is False
         assert screening.reason == night.reason
         page = client.get(f"/me/applications/{application_id}").get_data(as_text=True)
-        assert "your application is closed" in page
+        assert (
+            "You did not pass the stage “Application and screening”. Your application "
+            "is closed." in (" ".join(page.split()))
+        )
+        stage = page.split('id="stage-screening"')[1].split("</li>")[0]
+        assert "Not passed: this role needs something your screening answers" in stage
+        assert "What happens next:" in stage
+        assert "Your application for this opening is closed" in stage
+
+        result = application.result_for(application.current_stage)
+        assert notify_stage_finished.apply(args=[result.id]).get() == 2
+        knocked_out = db.session.scalars(
+            select(Notification).filter_by(template="knocked_out")
+        ).one()
+        assert knocked_out.recipient == "cand@example.com"
+        assert send_notification.apply(args=[knocked_out.id]).get() == "sent"
+        eml = next(outbox_dir().glob("*-knocked_out.eml")).read_bytes()
+        message = email.message_from_bytes(eml, policy=policy.default)
+        assert message["Subject"] == "Your application for Chat agent"
+        body = message.get_body(("plain",)).get_content()
+        assert "your application is closed and no more tests can be taken" in body
+        assert f"/me/applications/{application_id}" in body
+        assert night.reason not in body
     recruiter = app.test_client()
     log_in(recruiter, "rec@example.com")
     page = recruiter.get(f"/recruit/applications/{application_id}").get_data(

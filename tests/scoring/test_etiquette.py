@@ -97,6 +97,21 @@ def test_missing_greeting_costs_points() -> None:
     result = score_reply("Where is my order?", "Your order arrives on Friday.")
     assert rules_of(result) == ["greeting"]
     assert result["score"] == 100 - RULES.greeting.points
+    assert result["findings"][0]["message"] == (
+        "Open with a greeting, such as 'Hi, thanks for reaching out.'"
+    )
+
+
+def test_greeting_hint_names_this_customer() -> None:
+    result = score_reply(
+        "Where is my order?", "Priya, it arrives on Friday.", customer_name="Priya Nair"
+    )
+    assert rules_of(result) == ["greeting"]
+    message = result["findings"][0]["message"]
+    assert (
+        message == "Open with a greeting, such as 'Hi Priya, thanks for reaching out.'"
+    )
+    assert "Dana" not in message
 
 
 def test_customer_name_unused_costs_points() -> None:
@@ -135,7 +150,7 @@ def test_calm_customer_needs_no_apology() -> None:
 
 def test_negative_wording_is_found_and_capped() -> None:
     reply = (
-        "Hello. Unfortunately we can't refund it. You should have read the terms. "
+        "Hello. Unfortunately we can't refund it. You have to keep the receipt. "
         "It is not possible. There is nothing we can do."
     )
     result = score_reply("Can I get a refund?", reply)
@@ -143,10 +158,91 @@ def test_negative_wording_is_found_and_capped() -> None:
     assert [f["text"] for f in negative][:3] == [
         "Unfortunately",
         "we can't",
-        "You should have",
+        "You have to",
     ]
     assert result["deductions"]["negative_wording"] == RULES.negative.cap
     assert negative[-1]["points"] == 0
+
+
+@pytest.mark.parametrize(
+    ("reply", "rude_words"),
+    [
+        ("Hello. That's not my problem, ask the courier.", "That's not my problem"),
+        ("Hello, calm down. It arrives on Friday.", "calm down"),
+        (
+            "Hello. You should have read the manual before pairing it.",
+            "You should have read",
+        ),
+        (
+            "Hello. If you had read the instructions, you would know.",
+            "If you had read the instructions",
+        ),
+        ("Hello. Whatever, it ships on Friday.", "Whatever"),
+        ("Hello. It ships on Friday, whatever.", "whatever"),
+        ("Hello. As I already said, it ships on Friday.", "As I already said"),
+        ("Hello. Like I said, the courier has it.", "Like I said"),
+        ("Hello. That is your problem.", "your problem"),
+    ],
+)
+def test_rudeness_costs_eight_points(reply: str, rude_words: str) -> None:
+    result = score_reply("Where is my order?", reply)
+    assert [(f["rule"], f["text"]) for f in result["findings"]] == [
+        ("rudeness", rude_words)
+    ]
+    finding = result["findings"][0]
+    assert reply[finding["offset"] : finding["offset"] + finding["length"]] == (
+        rude_words
+    )
+    assert finding["points"] == 8
+    assert "rude" in finding["message"]
+    assert result["deductions"] == {"rudeness": 8}
+    assert result["score"] == 92.0
+    assert result["subscores"]["courtesy"] == 92.0
+
+
+def test_rudeness_is_capped_at_24_points() -> None:
+    reply = (
+        "Hello. Calm down. As I already said, that's not my problem. You should "
+        "have read the manual. Whatever."
+    )
+    result = score_reply("My earbuds will not pair!", reply)
+    rude = [f for f in result["findings"] if f["rule"] == "rudeness"]
+    assert [f["text"] for f in rude] == [
+        "Calm down",
+        "As I already said",
+        "that's not my problem",
+        "You should have read",
+        "Whatever",
+    ]
+    assert [f["points"] for f in rude] == [8, 8, 8, 0, 0]
+    assert result["deductions"] == {"rudeness": 24}
+    assert result["score"] == 76.0
+
+
+def test_rude_words_cost_once_not_also_as_negative() -> None:
+    reply = "Hello. Unfortunately that's not my problem."
+    result = score_reply("Where is my order?", reply)
+    assert [(f["rule"], f["text"]) for f in result["findings"]] == [
+        ("negative_wording", "Unfortunately"),
+        ("rudeness", "that's not my problem"),
+    ]
+    assert result["deductions"] == {"negative_wording": 3, "rudeness": 8}
+    assert result["score"] == 89.0
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Hello, I'll do whatever I can to help.",
+        "Hello, you should have received a confirmation email.",
+        "Hello, whatever colour you choose ships today.",
+        "Hello, I understand, and I'm sorry. As you said, it should be here.",
+        "Hello, I've read the manual for that model and can help.",
+    ],
+)
+def test_polite_replies_are_not_rude(reply: str) -> None:
+    result = score_reply("Where is my order?", reply)
+    assert result["findings"] == []
 
 
 def test_positive_wording_passes() -> None:
@@ -290,3 +386,13 @@ def test_grammar_offsets_map_to_each_message(harper: GrammarChecker) -> None:
     second = turns[3]["text"]
     offset = grammar[1]["offset"]
     assert second[offset : offset + grammar[1]["length"]] == "tomorow"
+
+
+def test_support_acronyms_cost_nothing() -> None:
+    reply = (
+        "Hello, please check the VPN and the LAN cable, then enter the PIN from "
+        "the SMS. The USB adapter for the TV is OK to use."
+    )
+    result = score_reply("My internet is down.", reply)
+    assert result["findings"] == []
+    assert result["score"] == 100.0

@@ -39,6 +39,33 @@ def test_all_caps(text: str, expected: list[tuple[str, str]]) -> None:
     assert found(text) == expected
 
 
+# Acronyms that agents type in support chats every day.
+SUPPORT_ACRONYMS = (
+    "ID", "USA", "LAN", "WAN", "VPN", "PIN", "SMS", "URL", "PDF", "OK", "TV",
+    "USB", "DNS", "ISP", "HDMI", "SSID", "WPS", "DSL", "SIM", "IP", "QR",
+)  # fmt: skip
+
+
+def test_support_acronyms_are_in_rules_file() -> None:
+    allowed = load_style_rules().caps_allowed
+    assert [word for word in SUPPORT_ACRONYMS if word not in allowed] == []
+
+
+@pytest.mark.parametrize("acronym", SUPPORT_ACRONYMS)
+def test_support_acronym_is_not_shouting(acronym: str) -> None:
+    assert found(f"Please check the {acronym} settings for me.") == []
+
+
+def test_support_chat_with_acronyms_passes() -> None:
+    reply = (
+        "Thanks! Restart the router, plug the LAN cable into the WAN port, turn "
+        "the VPN off and open the URL in the SMS. Your PIN and the PDF are in "
+        "the email, OK? The TV takes a USB stick."
+    )
+    assert found(reply) == []
+    assert found("The VPN IS DOWN AGAIN") == [("all_caps", "IS DOWN AGAIN")]
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
