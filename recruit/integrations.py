@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -45,27 +53,41 @@ def import_page() -> Any:
     return render_template("recruit/import.html", form=form, report=report)
 
 
+# The session key that carries a new token from the POST to the page after the
+# redirect. The session cookie is signed, not encrypted, so the token sits in
+# the owner's own cookie until that page shows it once and removes it.
+NEW_TOKEN_KEY = "new_api_token"  # noqa: S105 - a session key, not a secret
+
+
 @bp.route("/tokens", methods=["GET", "POST"])
 @roles_required(*STAFF)
 def tokens() -> Any:
     form = TokenForm()
-    new_token = None
     if form.validate_on_submit():
-        _row, new_token = create_token(
+        _row, token = create_token(
             current_user, form.name.data or "", int(form.days.data or 90)
         )
+        session[NEW_TOKEN_KEY] = token
+        return redirect(url_for(".tokens"), code=303)
     rows = db.session.scalars(
         select(ApiToken)
         .where(ApiToken.user_id == current_user.id)
         .order_by(ApiToken.created_at.desc())
     ).all()
-    return render_template(
-        "recruit/tokens.html",
-        form=form,
-        new_token=new_token,
-        tokens=rows,
-        revoke_form=SimpleActionForm(),
+    new_token = session.pop(NEW_TOKEN_KEY, None)
+    response = make_response(
+        render_template(
+            "recruit/tokens.html",
+            form=form,
+            new_token=new_token,
+            tokens=rows,
+            revoke_form=SimpleActionForm(),
+        )
     )
+    if new_token is not None:
+        # Keeps the page out of the browser's cache, so Back does not show it again.
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])

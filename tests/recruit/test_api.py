@@ -26,17 +26,27 @@ def test_token_page_shows_token_once(app: Flask, client: FlaskClient) -> None:
     with app.app_context():
         make_user("rec@example.com", "recruiter")
     log_in(client, "rec@example.com")
-    page = client.post(
+    created = client.post(
         "/recruit/tokens",
         data={
             "csrf_token": csrf_token(client, "/recruit/tokens"),
             "name": "ATS",
             "days": "30",
         },
-    ).get_data(as_text=True)
+    )
+    # Post/Redirect/Get: a reload of the page that follows creates nothing.
+    assert created.status_code == 303
+    assert created.location.endswith("/recruit/tokens")
+    assert 'value="flt_' not in created.get_data(as_text=True)
+    shown = client.get(created.location)
+    assert shown.headers["Cache-Control"] == "no-store"
+    page = shown.get_data(as_text=True)
     token = re.search(r'value="(flt_[^"]+)"', page).group(1)
-    assert token not in client.get("/recruit/tokens").get_data(as_text=True)
+    reloaded = client.get("/recruit/tokens").get_data(as_text=True)
+    assert token not in reloaded
+    assert "Copy it now" not in reloaded
     with app.app_context():
+        assert db.session.query(ApiToken).count() == 1
         row = db.session.scalar(select(ApiToken))
         assert row.digest != token
         assert token not in row.digest
