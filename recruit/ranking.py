@@ -18,6 +18,7 @@ from recruit.models import (
     ApplicationStatus,
     Opening,
     Stage,
+    StageKind,
     StageOverride,
     StageResult,
     User,
@@ -317,13 +318,34 @@ def stage_input(
 ) -> StageInput:
     """Build the composite's input for one stage: a completed score or an override."""
     score = result.score if result is not None and result.complete else None
+    failed = knocked_out(stage, result)
+    if failed:
+        score = None
     waived = False
     if override is not None:
         if override.score is not None:
             score = override.score
         waived = override.waive_pass_mark
     return StageInput(
-        stage.kind.value, stage.weight, stage.pass_mark, score, overridden=waived
+        stage.kind.value,
+        stage.weight,
+        stage.pass_mark,
+        score,
+        overridden=waived,
+        failed=failed,
+    )
+
+
+def knocked_out(stage: Stage, result: StageResult | None) -> bool:
+    """Tell whether a knock-out question failed the stage: a verdict, not a score.
+
+    Screening results stored with a score of 0 for a failed knock-out count too.
+    """
+    return (
+        stage.kind == StageKind.SCREENING
+        and result is not None
+        and result.complete
+        and result.passed is False
     )
 
 
@@ -351,7 +373,8 @@ def refresh_composite(
     inputs = []
     for stage in stages:
         result = application.result_for(stage)
-        if result is not None:
+        # The screening passes or fails on its knock-out questions, not a pass mark.
+        if result is not None and stage.kind != StageKind.SCREENING:
             complete = result.complete and result.score is not None
             result.passed = result.score >= stage.pass_mark if complete else None
         override = overrides.get((application.id, stage.id))

@@ -16,11 +16,15 @@ from recruit.models import (
     ApplicationStatus,
     InterviewCompetency,
     KnockoutQuestion,
+    Opening,
     Screening,
     StageKind,
 )
+from recruit.ranking import rerank_opening
+from recruit.services import ranking
 from tests.conftest import csrf_token, log_in, make_user
 from tests.factories import funnel_opening
+from tests.recruit.ranking_factories import scored_application
 
 GOOD_FORM = {
     "country": "US",
@@ -169,6 +173,56 @@ def test_failed_knockout_closes_application(
     )
     assert "Closed by a knock-out question" in page
     assert "Cannot work the monthly night-shift week." in page
+
+
+def test_knockout_has_no_composite_and_ranks_last(
+    app: Flask, client: FlaskClient, opening_id: int
+) -> None:
+    log_in(client, "cand@example.com")
+    with app.app_context():
+        application_id = apply(client, opening_id)
+        answers = knockout_answers()
+        night = db.session.scalar(select(KnockoutQuestion).filter_by(position=2))
+        answers[f"question_{night.id}"] = "no"
+        send_screening(client, application_id, {**GOOD_FORM, **answers})
+        opening = db.session.get(Opening, opening_id)
+        low = scored_application(
+            opening, "low@example.com", {StageKind.LANGUAGE: 55.0}, name="Low Scorer"
+        )
+        unscored = scored_application(opening, "new@example.com", {}, name="Not Yet")
+        # Below the language pass mark: knocked out, but with a real composite.
+        failing = scored_application(
+            opening, "fail@example.com", {StageKind.LANGUAGE: 12.0}, name="Below Mark"
+        )
+        expected = [low.id, unscored.id, failing.id, application_id]
+        for rerun in (False, True):
+            if rerun:
+                rerank_opening(opening_id)
+            application = db.session.get(Application, application_id)
+            db.session.refresh(application)
+            result = application.result_for(opening.stage(StageKind.SCREENING))
+            assert result.complete is True
+            assert result.passed is False
+            assert result.score is None
+            assert result.details["knocked_out_by"] == night.reason
+            assert application.knocked_out is True
+            assert application.composite_score is None
+        assert [a.id for a in ranking(opening)] == expected
+    recruiter = app.test_client()
+    log_in(recruiter, "rec@example.com")
+    page = recruiter.get(f"/recruit/openings/{opening_id}").get_data(as_text=True)
+    row = page[page.index("Cand One") :]
+    row = row[: row.index("</tr>")]
+    assert "knocked out" in row
+    assert night.reason in row
+    # The composite column shows the verdict, with no number in bold.
+    assert "<strong>" not in row
+    assert page.index("Below Mark") < page.index("Cand One")
+    by_composite = recruiter.get(
+        f"/recruit/openings/{opening_id}?sort=composite&dir=asc"
+    ).get_data(as_text=True)
+    assert by_composite.index("Below Mark") < by_composite.index("Cand One")
+    assert by_composite.index("Low Scorer") < by_composite.index("Cand One")
 
 
 def rate(client: FlaskClient, application_id: int, ratings: dict[int, int], **extra):
