@@ -145,19 +145,25 @@ def test_passed_screening_advances_to_language(
         assert db.session.query(Screening).count() == 1
 
 
+def fail_night_shift_question(
+    client: FlaskClient, opening_id: int
+) -> tuple[int, KnockoutQuestion]:
+    """Apply and answer "no" to the night-shift knock-out question."""
+    application_id = apply(client, opening_id)
+    answers = knockout_answers()
+    night = db.session.scalar(select(KnockoutQuestion).filter_by(position=2))
+    answers[f"question_{night.id}"] = "no"
+    sent = send_screening(client, application_id, {**GOOD_FORM, **answers})
+    assert sent.status_code == 302
+    return application_id, night
+
+
 def test_failed_knockout_closes_application(
     app: Flask, client: FlaskClient, opening_id: int
 ) -> None:
     log_in(client, "cand@example.com")
     with app.app_context():
-        application_id = apply(client, opening_id)
-        answers = knockout_answers()
-        night = db.session.scalar(select(KnockoutQuestion).filter_by(position=2))
-        answers[f"question_{night.id}"] = "no"
-        assert (
-            send_screening(client, application_id, {**GOOD_FORM, **answers}).status_code
-            == 302
-        )
+        application_id, night = fail_night_shift_question(client, opening_id)
         application = db.session.get(Application, application_id)
         assert application.status == ApplicationStatus.REJECTED
         assert application.current_stage.kind == StageKind.SCREENING
@@ -180,11 +186,7 @@ def test_knockout_has_no_composite_and_ranks_last(
 ) -> None:
     log_in(client, "cand@example.com")
     with app.app_context():
-        application_id = apply(client, opening_id)
-        answers = knockout_answers()
-        night = db.session.scalar(select(KnockoutQuestion).filter_by(position=2))
-        answers[f"question_{night.id}"] = "no"
-        send_screening(client, application_id, {**GOOD_FORM, **answers})
+        application_id, night = fail_night_shift_question(client, opening_id)
         opening = db.session.get(Opening, opening_id)
         low = scored_application(
             opening, "low@example.com", {StageKind.LANGUAGE: 55.0}, name="Low Scorer"
