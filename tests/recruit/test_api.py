@@ -127,3 +127,19 @@ def test_stage_changes_cursor(app: Flask) -> None:
     assert rest["next"] is None
     ids = [i["transition_id"] for i in page["items"] + rest["items"]]
     assert ids == sorted(ids)
+
+
+def test_bad_filter_is_a_400_naming_the_field(app: Flask) -> None:
+    client = app.test_client()
+    with app.app_context():
+        recruiter = make_user("rec@example.com", "recruiter")
+        _row, token = create_token(recruiter, "ATS", 30)
+        opening_id = opening_with_weights().id
+    response = client.get(
+        f"/api/v1/openings/{opening_id}/applications?composite_min=abc&cefr_min=Z1",
+        headers=bearer(token),
+    )
+    assert response.status_code == 400
+    fields = response.get_json()["fields"]
+    assert fields["composite_min"] == "“abc” is not a number from 0 to 100."
+    assert fields["cefr_min"] == "“Z1” is not a CEFR band (A1 to C2)."
