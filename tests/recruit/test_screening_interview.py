@@ -339,3 +339,80 @@ def test_candidate_cannot_open_scorecards(
         from recruit.models import Scorecard
 
         assert db.session.query(Scorecard).count() == 0
+
+
+def test_decision_log_has_scorecards_and_screening(
+    app: Flask, client: FlaskClient, opening_id: int
+) -> None:
+    log_in(client, "cand@example.com")
+    with app.app_context():
+        application_id = apply(client, opening_id)
+        sent = send_screening(
+            client, application_id, {**GOOD_FORM, **knockout_answers()}
+        )
+        assert sent.status_code == 302
+        application = db.session.get(Application, application_id)
+        application.current_stage = application.opening.stage(StageKind.INTERVIEW)
+        db.session.commit()
+        candidate_id = application.candidate_id
+        ids = competency_ids()
+        questions = db.session.scalars(
+            select(KnockoutQuestion).order_by(KnockoutQuestion.position)
+        ).all()
+        question_texts = [question.text for question in questions]
+    recruiter = app.test_client()
+    log_in(recruiter, "rec@example.com")
+    rated = rate(
+        recruiter,
+        application_id,
+        {ids[0]: 4, ids[1]: 2},
+        notes="Calm with the angry caller.",
+        **{f"note_{ids[1]}": "Missed the refund step."},
+    )
+    assert rated.status_code == 302
+    exported = recruiter.get(f"/recruit/candidates/{candidate_id}/decision-log.json")
+    assert exported.status_code == 200
+    entries = exported.get_json()["entries"]
+    kinds = [entry["kind"] for entry in entries]
+    assert "screening" in kinds
+    assert "interview_scorecard" in kinds
+    screening = next(e for e in entries if e["kind"] == "screening")
+    assert screening["passed"] is True
+    assert screening["author"] == "cand@example.com"
+    assert [a["question"] for a in screening["answers"]] == question_texts
+    assert all(answer["accepted"] for answer in screening["answers"])
+    card = next(e for e in entries if e["kind"] == "interview_scorecard")
+    assert card["author"] == "rec@example.com"
+    assert card["notes"] == "Calm with the angry caller."
+    assert [r["rating"] for r in card["ratings"]] == [4, 2]
+    assert card["ratings"][0]["competency"] == "Customer focus"
+    assert card["ratings"][1]["note"] == "Missed the refund step."
+    text = recruiter.get(
+        f"/recruit/candidates/{candidate_id}/decision-log.csv"
+    ).get_data(as_text=True)
+    assert "interview_scorecard" in text
+    assert "Missed the refund step." in text
+    assert question_texts[0] in text
+
+
+def test_decision_log_has_knockout_outcome(
+    app: Flask, client: FlaskClient, opening_id: int
+) -> None:
+    log_in(client, "cand@example.com")
+    with app.app_context():
+        application_id, night = fail_night_shift_question(client, opening_id)
+        candidate_id = db.session.get(Application, application_id).candidate_id
+        night_text, night_reason = night.text, night.reason
+    recruiter = app.test_client()
+    log_in(recruiter, "rec@example.com")
+    entries = recruiter.get(
+        f"/recruit/candidates/{candidate_id}/decision-log.json"
+    ).get_json()["entries"]
+    screening = next(e for e in entries if e["kind"] == "screening")
+    assert screening["passed"] is False
+    assert screening["reason"] == night_reason
+    outcomes = {a["question"]: a["accepted"] for a in screening["answers"]}
+    assert outcomes[night_text] is False
+    assert sum(1 for accepted in outcomes.values() if not accepted) == 1
+    failed = next(a for a in screening["answers"] if a["question"] == night_text)
+    assert failed["answer"] == "no"
