@@ -16,6 +16,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from app import db
 from recruit import audit
@@ -25,7 +26,7 @@ from recruit.invitations import send_invitation
 from recruit.models import ApiToken, Application, Role, Webhook, WebhookDelivery
 from recruit.ranking_forms import ImportForm, SimpleActionForm, TokenForm, WebhookForm
 from recruit.tokens import create_token, revoke_token
-from recruit.webhooks import new_secret, valid_url
+from recruit.webhooks import new_secret, queue_pending, valid_url
 
 bp = Blueprint("integrations", __name__, url_prefix="/recruit")
 
@@ -129,7 +130,10 @@ def webhooks() -> Any:
             new_secret_value = hook.secret
     hooks = db.session.scalars(select(Webhook).order_by(Webhook.id)).all()
     deliveries = db.session.scalars(
-        select(WebhookDelivery).order_by(WebhookDelivery.id.desc()).limit(20)
+        select(WebhookDelivery)
+        .options(joinedload(WebhookDelivery.webhook))
+        .order_by(WebhookDelivery.id.desc())
+        .limit(20)
     ).all()
     return render_template(
         "recruit/webhooks.html",
@@ -147,6 +151,8 @@ def toggle_webhook(webhook_id: int) -> Any:
     hook = db.get_or_404(Webhook, webhook_id)
     if SimpleActionForm().validate_on_submit():
         hook.active = not hook.active
+        if hook.active:
+            queue_pending(hook)
         audit.record(
             "toggle_webhook",
             actor=current_user,
