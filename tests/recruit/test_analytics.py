@@ -250,6 +250,33 @@ def test_pages_and_pdf(app: Flask, client: FlaskClient) -> None:
     assert "Language proficiency" in text
     assert "75%" in text
     assert "Not enough data" in text
+    # The score histograms: a heading, both axis titles and every band label.
+    assert "Scores of Language proficiency" in text
+    assert "Language scores: en" in text
+    assert "Score (bands of 10 points)" in text
+    assert "Applications" in text
+    for low in range(0, 100, 10):
+        assert f"{low}–{low + 10}" in text, low
+
+
+def test_pdf_histogram_shows_small_counts() -> None:
+    from reportlab.graphics.shapes import Rect, String
+
+    from recruit.reports import MIN_BAR_HEIGHT, histogram_drawing
+
+    counts = [0, 1, 0, 2, 0, 0, 0, 0, 0, 500]
+    drawing = histogram_drawing(counts)
+    bars = [shape for shape in drawing.contents if isinstance(shape, Rect)]
+    # One bar per non-empty band; a single application among 500 is still seen.
+    assert len(bars) == 3
+    heights = sorted(bar.height for bar in bars)
+    assert heights[0] >= MIN_BAR_HEIGHT
+    assert heights[2] > heights[1]
+    texts = [shape.text for shape in drawing.contents if isinstance(shape, String)]
+    assert "1" in texts
+    assert "2" in texts
+    assert "500" in texts
+    assert "0" in texts  # the value axis starts at 0
 
 
 def test_demo_funnel_seeds_once(app: Flask, client: FlaskClient) -> None:
