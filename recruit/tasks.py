@@ -142,6 +142,8 @@ def notify_stage_finished(result_id: int) -> int:
     if result is None:
         return 0
     application = result.application
+    if application.candidate.demo:
+        return 0  # the demo data's candidates are no news to anyone
     recruiters = db.session.scalars(
         select(User).where(User.role == Role.RECRUITER, User.active)
     ).all()
