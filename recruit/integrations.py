@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import (
     Blueprint,
+    abort,
     flash,
     make_response,
     redirect,
@@ -21,9 +22,20 @@ from sqlalchemy.orm import joinedload
 from app import db
 from recruit import audit
 from recruit.auth import roles_required
-from recruit.imports import import_candidates
-from recruit.invitations import send_invitation
-from recruit.models import ApiToken, Application, Role, Webhook, WebhookDelivery
+from recruit.imports import (
+    BACKGROUND_ROWS,
+    import_candidates,
+    queue_import,
+    send_invitations,
+)
+from recruit.models import (
+    ApiToken,
+    CandidateImport,
+    ImportStatus,
+    Role,
+    Webhook,
+    WebhookDelivery,
+)
 from recruit.ranking_forms import ImportForm, SimpleActionForm, TokenForm, WebhookForm
 from recruit.tokens import create_token, revoke_token
 from recruit.webhooks import new_secret, queue_pending, valid_url
@@ -33,6 +45,8 @@ bp = Blueprint("integrations", __name__, url_prefix="/recruit")
 STAFF = (Role.RECRUITER, Role.ADMIN)
 # Import at most this many bytes of CSV at once.
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
+# Seconds between reloads of the page of an import that is still running.
+IMPORT_REFRESH_S = 3
 
 
 @bp.route("/import", methods=["GET", "POST"])
@@ -45,13 +59,41 @@ def import_page() -> Any:
         if len(data) > MAX_IMPORT_BYTES:
             form.file.errors.append(_("The file is larger than 5 MB; split it."))
         else:
+            invite = bool(form.send_invitations.data)
+            if data.count(b"\n") > BACKGROUND_ROWS:
+                job = queue_import(
+                    data, form.file.data.filename or "", invite, current_user
+                )
+                return redirect(url_for(".import_status", import_id=job.id), code=303)
             report = import_candidates(data, current_user)
-            if form.send_invitations.data:
-                for row in report.imported:
-                    if row.new_account:
-                        send_invitation(db.session.get(Application, row.application_id))
-                db.session.commit()
-    return render_template("recruit/import.html", form=form, report=report)
+            if invite:
+                send_invitations(report)
+    return render_template(
+        "recruit/import.html",
+        form=form,
+        job=None,
+        imported=len(report.imported) if report else None,
+        rejected=report.rejected if report else [],
+        background_rows=BACKGROUND_ROWS,
+    )
+
+
+@bp.route("/import/<int:import_id>")
+@roles_required(*STAFF)
+def import_status(import_id: int) -> Any:
+    """Show a background import: running, or done with its line-numbered report."""
+    job = db.get_or_404(CandidateImport, import_id)
+    if job.created_by_id != current_user.id and not current_user.has_role(Role.ADMIN):
+        abort(404)
+    done = job.status == ImportStatus.DONE
+    return render_template(
+        "recruit/import.html",
+        form=ImportForm(),
+        job=job,
+        imported=job.imported if done else None,
+        rejected=[tuple(pair) for pair in job.rejected] if done else [],
+        refresh_s=IMPORT_REFRESH_S,
+    )
 
 
 # The session key that carries a new token from the POST to the page after the

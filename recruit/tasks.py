@@ -95,6 +95,14 @@ def deliver_webhook(self: Task, delivery_id: int) -> str:
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
+def import_candidate_file(import_id: int) -> str:
+    """Import a stored CSV of candidates and keep its report for the page."""
+    from recruit.imports import run_import
+
+    return run_import(import_id)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
 def dispatch_transitions(transition_ids: list[int]) -> int:
     """Publish stage changes and hires to the webhooks."""
     transitions = db.session.scalars(
