@@ -90,7 +90,9 @@ def histogram_drawing(counts: list[int], low: int = 0, high: int = 100) -> Drawi
         drawing.add(
             String(left - 2 * mm, y - 2.5, str(value), fontSize=7, textAnchor="end")
         )
-    drawing.add(String(left, plot_top + 4 * mm, _("Applications"), fontSize=8))
+    drawing.add(
+        String(left, plot_top + 4 * mm, _("Number of applications"), fontSize=8)
+    )
     for index, count in enumerate(counts):
         x = left + index * band_width
         middle = x + band_width / 2

@@ -254,7 +254,7 @@ def test_pages_and_pdf(app: Flask, client: FlaskClient) -> None:
     assert "Scores of Language proficiency" in text
     assert "Language scores: en" in text
     assert "Score (bands of 10 points)" in text
-    assert "Applications" in text
+    assert "Number of applications" in text
     for low in range(0, 100, 10):
         assert f"{low}–{low + 10}" in text, low
 
