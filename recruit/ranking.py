@@ -397,7 +397,9 @@ def stage_input(
     """Build the composite's input for one stage: a completed score or an override."""
     score = result.score if result is not None and result.complete else None
     failed = knocked_out(stage, result)
-    if failed:
+    # A screening of weight 0 is a verdict only: counted, its 100 would be the
+    # composite of an application with no other score.
+    if failed or (stage.kind == StageKind.SCREENING and stage.weight == 0):
         score = None
     waived = False
     if override is not None:

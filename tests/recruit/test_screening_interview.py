@@ -127,6 +127,9 @@ def test_passed_screening_advances_to_language(
         result = application.result_for(application.opening.stage(StageKind.SCREENING))
         assert result.score == 100.0
         assert result.passed is True
+        # A passed screening of weight 0 is a verdict, not a composite of 100.
+        assert application.composite_score is None
+        assert application.knocked_out is False
         screening = db.session.scalar(select(Screening))
         assert screening.languages == [
             {"code": "en", "level": "C1"},
