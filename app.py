@@ -8,7 +8,7 @@ import logging
 import os
 import secrets
 import tempfile
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -113,6 +113,11 @@ ENVIRONMENT_SETTINGS: dict[str, tuple[str, Any]] = {
     "FRONTLINE_MAX_AUDIO_SECONDS": ("MAX_AUDIO_SECONDS", float),
     "FRONTLINE_SECRET_KEY": ("SECRET_KEY", str),
     "FRONTLINE_LOG_LEVEL": ("LOG_LEVEL", str),
+    "FRONTLINE_SESSION_IDLE_MINUTES": ("SESSION_IDLE_MINUTES", float),
+    "FRONTLINE_SESSION_LIFETIME_HOURS": (
+        "PERMANENT_SESSION_LIFETIME",
+        lambda v: timedelta(hours=float(v)),
+    ),
     "FRONTLINE_BASE_URL": ("BASE_URL", str),
     "FRONTLINE_MAIL_FROM": ("MAIL_FROM", str),
     "FRONTLINE_SMTP_HOST": ("SMTP_HOST", str),
@@ -229,6 +234,10 @@ def load_config(app: Flask, overrides: dict[str, Any] | None) -> None:
         LANGUAGES=["en"],
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        # A login ends after this long without a request, and after the
+        # lifetime whatever the activity (see recruit/auth.py).
+        SESSION_IDLE_MINUTES=60.0,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
         WTF_CSRF_TIME_LIMIT=None,
         MAIL_FROM="frontline@localhost",
         SMTP_HOST=None,

@@ -97,7 +97,11 @@ def typing_start(attempt_id: int, item_id: int) -> Any:
     item = attempt_item(attempt, item_id)
     _kind(item, "typing")
     start_typing(attempt, item)
-    return redirect(_item_url(attempt, item))
+    # The fragment names the typing box, not the item's section: Chromium moves
+    # the focus to a focusable fragment target and clears it otherwise, which
+    # undid the focus that typing.js gives the box while the clock already ran.
+    typing_box = typing_form_for(item).typed.id
+    return redirect(url_for("assess.attempt", attempt_id=attempt.id) + f"#{typing_box}")
 
 
 @bp.route("/<int:attempt_id>/items/<int:item_id>/typing", methods=["POST"])

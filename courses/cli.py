@@ -13,6 +13,8 @@ from flask.cli import with_appcontext
 from courses.banks import detect_format, export_questions, import_questions
 from courses.interchange import ImportFailed
 
+TEXT_MAX_CHARS = 200
+
 
 def fail(message: str, report: str = "") -> None:
     """Print a one-line error (and a report) on stderr and exit with status 2."""
@@ -111,6 +113,14 @@ def certificate_command(
 
     if not name.strip():
         fail("error: --name is empty")
+    # Stored names and course titles contain at most 200 characters. The layout
+    # fits a name of that length on the page, and a longer one would run off it.
+    for option, value in (("--name", name), ("--course", course)):
+        if len(value) > TEXT_MAX_CHARS:
+            fail(
+                f"error: {option} has {len(value)} characters; "
+                f"the maximum is {TEXT_MAX_CHARS}"
+            )
     code = certificate_id or new_certificate_id()
     pdf = render_certificate(
         name=name,

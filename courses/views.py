@@ -32,7 +32,7 @@ from courses.models import (
     QuizAttempt,
     StepKind,
 )
-from courses.qtypes import get_type
+from courses.qtypes import MAX_TEXT, get_type
 from courses.quizzes import (
     QuizError,
     attempt_token,
@@ -237,15 +237,19 @@ def save(attempt_id: int) -> Any:
     if not check_attempt_token(attempt, request.form.get("attempt_token")):
         return _reply(attempt, _("This page is out of date. Reload it."), 400)
     logged_in = current_user.is_authenticated and current_user.id == attempt.user_id
+    rows = attempt_rows(attempt)
+    too_long = _too_long_answers(rows)
     responses = {
         row["question"].id: row["type"].read_form(
             f"q{row['question'].id}", request.form
         )
-        for row in attempt_rows(attempt)
-        if row["type"].gradable
+        for row in rows
+        if row["type"].gradable and row["question"].id not in too_long
     }
     try:
         save_answers(attempt, responses)
+        if too_long:
+            return _reject_too_long(attempt, rows, too_long)
         if request.form.get("action") == "submit":
             if not logged_in:
                 raise QuizError(_("Log in again to submit; your answers are saved."))
@@ -262,7 +266,57 @@ def save(attempt_id: int) -> Any:
         )
     if attempt.state == AttemptState.IN_PROGRESS:
         flash(_("Your answers are saved."), "success")
-    return redirect(url_for(".attempt", attempt_id=attempt.id))
+    # The course the attempt was started from, for the review's link back to it.
+    enrolment_id = request.args.get("enrolment", type=int)
+    return redirect(url_for(".attempt", attempt_id=attempt.id, enrolment=enrolment_id))
+
+
+def _too_long_answers(rows: list[dict[str, Any]]) -> dict[int, str]:
+    """Map each question whose posted answer exceeds ``MAX_TEXT`` to its error.
+
+    Such an answer is not saved: storing a cut copy would lose the end of
+    the text without a word to the trainee.
+    """
+    errors = {}
+    for row in rows:
+        question_id = row["question"].id
+        length = len(request.form.get(f"q{question_id}", ""))
+        if row["type"].gradable and length > MAX_TEXT:
+            errors[question_id] = _(
+                "This answer has %(length)s characters; the limit is %(limit)s. "
+                "Shorten it and save again.",
+                length=f"{length:,}",
+                limit=f"{MAX_TEXT:,}",
+            )
+    return errors
+
+
+def _reject_too_long(
+    attempt: QuizAttempt, rows: list[dict[str, Any]], errors: dict[int, str]
+) -> Any:
+    """Show the attempt again with the rejected text in place and its error beside it.
+
+    The other answers of the same post are saved already.
+    """
+    if wants_json():
+        return jsonify(
+            error=" ".join(errors.values()),
+            questions=sorted(errors),
+            state=attempt.state.value,
+        ), 400
+    for row in rows:
+        question_id = row["question"].id
+        if question_id in errors:
+            row["response"] = {"text": request.form.get(f"q{question_id}", "")}
+            row["error"] = errors[question_id]
+    page = render_template(
+        "courses/attempt.html",
+        attempt=attempt,
+        rows=rows,
+        token=attempt_token(attempt),
+        enrolment_id=request.args.get("enrolment", type=int),
+    )
+    return page, 400
 
 
 def _reply(attempt: QuizAttempt, message: str, status: int) -> Any:

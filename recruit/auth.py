@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import time
 import unicodedata
 from collections.abc import Callable
 from datetime import timedelta
@@ -14,15 +15,24 @@ from urllib.parse import urlsplit
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
+    g,
     jsonify,
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import (
+    current_user,
+    login_required,
+    login_user,
+    logout_user,
+    user_logged_in,
+)
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -43,10 +53,82 @@ F = TypeVar("F", bound=Callable[..., Any])
 @login_manager.unauthorized_handler
 def unauthorized() -> Any:
     """Send a page to the login form, and a script's request a 401 in JSON."""
+    expired = g.get("session_expired", False)
     if request.accept_mimetypes.best == "application/json":
-        return jsonify(error=_("Your session has ended. Log in again.")), 401
-    flash(_("Log in to continue."), "info")
-    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        return jsonify(
+            error=_("Your session has ended. Log in again."),
+            session_expired=expired,
+            login_url=url_for("auth.login", next=_page_to_return_to()),
+        ), 401
+    if expired:
+        flash(
+            _(
+                "Your session has ended. Log in again to continue; "
+                "your saved answers are kept."
+            ),
+            "info",
+        )
+    else:
+        flash(_("Log in to continue."), "info")
+    return redirect(url_for("auth.login", next=_page_to_return_to()))
+
+
+def _page_to_return_to() -> str | None:
+    """Return the page to open after logging in: this one, or a form post's page.
+
+    A POST-only URL cannot be opened after the login, so a post returns to the
+    page on this site that sent it (its Referer), or to the role's home page.
+    """
+    if request.method == "GET":
+        return request.full_path.rstrip("?")
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc != request.host:
+        return None
+    path = referrer.path + (f"?{referrer.query}" if referrer.query else "")
+    return _safe_next(path)
+
+
+# Session keys of the login's start and its last request, in seconds since the epoch.
+LOGIN_STARTED = "login_started"
+LAST_SEEN = "last_seen"
+
+
+@user_logged_in.connect
+def _start_session_clock(app: Any, user: User, **extra: Any) -> None:
+    now = time.time()
+    session.permanent = True
+    session[LOGIN_STARTED] = now
+    session[LAST_SEEN] = now
+
+
+@bp.before_app_request
+def expire_session() -> None:
+    """Log out a session idle for too long or older than its lifetime.
+
+    Runs after the CSRF check, which still finds the session's token, so a form
+    posted after expiry reaches the login redirect instead of a CSRF error.
+    """
+    # Static files and the health check are no activity of the user.
+    if "_user_id" not in session or request.endpoint in ("static", "healthz"):
+        return
+    now = time.time()
+    started = session.get(LOGIN_STARTED)
+    seen = session.get(LAST_SEEN)
+    idle_limit = current_app.config["SESSION_IDLE_MINUTES"] * 60
+    lifetime = current_app.permanent_session_lifetime.total_seconds()
+    if (
+        not isinstance(started, int | float)
+        or not isinstance(seen, int | float)
+        or now - seen > idle_limit
+        or now - started > lifetime
+    ):
+        audit.info("session expired: user=%s", session.get("_user_id"))
+        logout_user()
+        session.pop(LOGIN_STARTED, None)
+        session.pop(LAST_SEEN, None)
+        g.session_expired = True
+        return
+    session[LAST_SEEN] = now
 
 
 @login_manager.user_loader

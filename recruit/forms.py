@@ -8,25 +8,38 @@ from wtforms import EmailField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
 
+# The autocomplete tokens of the HTML standard let browsers and password
+# managers fill in these fields and tell a login from a new password.
 class LoginForm(FlaskForm):
     email = EmailField(
-        _l("Email"), validators=[DataRequired(), Email(), Length(max=254)]
+        _l("Email"),
+        validators=[DataRequired(), Email(), Length(max=254)],
+        render_kw={"autocomplete": "email"},
     )
     password = PasswordField(
-        _l("Password"), validators=[DataRequired(), Length(max=200)]
+        _l("Password"),
+        validators=[DataRequired(), Length(max=200)],
+        render_kw={"autocomplete": "current-password"},
     )
     submit = SubmitField(_l("Log in"))
 
 
 class RegisterForm(FlaskForm):
-    name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
+    name = StringField(
+        _l("Full name"),
+        validators=[DataRequired(), Length(max=200)],
+        render_kw={"autocomplete": "name"},
+    )
     email = EmailField(
-        _l("Email"), validators=[DataRequired(), Email(), Length(max=254)]
+        _l("Email"),
+        validators=[DataRequired(), Email(), Length(max=254)],
+        render_kw={"autocomplete": "email"},
     )
     password = PasswordField(
         _l("Password"),
         validators=[DataRequired(), Length(min=10, max=200)],
         description=_l("At least 10 characters."),
+        render_kw={"autocomplete": "new-password"},
     )
     confirm = PasswordField(
         _l("Repeat the password"),
@@ -34,6 +47,7 @@ class RegisterForm(FlaskForm):
             DataRequired(),
             EqualTo("password", message=_l("Passwords differ.")),
         ],
+        render_kw={"autocomplete": "new-password"},
     )
     submit = SubmitField(_l("Create account"))
 

@@ -7,6 +7,7 @@ from typing import Any
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     make_response,
     redirect,
@@ -19,7 +20,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from app import db
+from app import db, utcnow
 from recruit import audit
 from recruit.auth import roles_required
 from recruit.imports import (
@@ -105,10 +106,11 @@ NEW_TOKEN_KEY = "new_api_token"  # noqa: S105 - a session key, not a secret
 @bp.route("/tokens", methods=["GET", "POST"])
 @roles_required(*STAFF)
 def tokens() -> Any:
-    form = TokenForm()
+    default_days = current_app.config["API_TOKEN_DAYS"]
+    form = TokenForm(days=default_days)
     if form.validate_on_submit():
         _row, token = create_token(
-            current_user, form.name.data or "", int(form.days.data or 90)
+            current_user, form.name.data or "", int(form.days.data or default_days)
         )
         session[NEW_TOKEN_KEY] = token
         return redirect(url_for(".tokens"), code=303)
@@ -124,6 +126,7 @@ def tokens() -> Any:
             form=form,
             new_token=new_token,
             tokens=rows,
+            now=utcnow(),
             revoke_form=SimpleActionForm(),
         )
     )
@@ -138,7 +141,7 @@ def tokens() -> Any:
 def revoke(token_id: int) -> Any:
     row = db.get_or_404(ApiToken, token_id)
     if row.user_id != current_user.id and not current_user.has_role(Role.ADMIN):
-        return redirect(url_for(".tokens"))
+        abort(404)  # another recruiter's token, as if it did not exist
     if SimpleActionForm().validate_on_submit():
         revoke_token(row, current_user)
         flash(_("Token revoked."), "success")

@@ -26,6 +26,15 @@ REDIS_URL = os.environ.get("FRONTLINE_TEST_REDIS", "redis://127.0.0.1:6379/0")
 PASSWORD = "correct horse battery"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--browser-output",
+        default=None,
+        help="folder for the browser journeys' screenshots (default: each test's "
+        "tmp_path)",
+    )
+
+
 @pytest.fixture(scope="session")
 def test_data() -> Path:
     """The folder of permissively licensed inputs copied into this repository."""

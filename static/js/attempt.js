@@ -186,7 +186,15 @@
     });
   });
 
-  // Progress: ask the server until no answer is waiting for its score.
+  // Progress: ask the server until no answer is waiting for its score. A waiting
+  // answer keeps the spinner that the server rendered beside its status text.
+  function showScoring(target) {
+    const spinner = document.createElement("span");
+    spinner.className = "spinner";
+    spinner.setAttribute("aria-hidden", "true");
+    target.replaceChildren(spinner, " " + messages.msgScoring);
+  }
+
   let polling = false;
   function poll() {
     if (polling) return;
@@ -202,7 +210,7 @@
             if (!target) return;
             if (item.status === "submitted" || item.status === "processing") {
               waiting = true;
-              target.textContent = messages.msgScoring;
+              if (!target.querySelector(".spinner")) showScoring(target);
             } else if (item.status === "scored") {
               target.textContent = "✓ " + messages.msgDone;
             } else if (item.status === "failed") {

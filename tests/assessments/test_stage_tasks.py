@@ -197,6 +197,8 @@ def start_typing(client: FlaskClient, attempt_id: int, item_id: int) -> None:
         data={"csrf_token": csrf_token(client)},
     )
     assert started.status_code == 302
+    # The page opens on the typing box, which a browser focuses.
+    assert started.location.endswith(f"#item{item_id}-typed")
 
 
 def send_typing(client: FlaskClient, attempt_id: int, item_id: int, text: str, payload):

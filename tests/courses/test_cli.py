@@ -101,3 +101,24 @@ def test_certificate_command(tmp_path: Path) -> None:
     text = PdfReader(io.BytesIO(out.read_bytes())).pages[0].extract_text()
     assert "Αλέξανδρος Παπαδόπουλος" in text
     assert "http://127.0.0.1:5000/verify/FL-" in text
+
+
+def test_certificate_name_too_long(tmp_path: Path) -> None:
+    out = tmp_path / "c.pdf"
+    result = frontline(
+        tmp_path, "certificate", "--name", "W" * 201,
+        "--course", "Live chat etiquette", "--out", str(out),
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "error: --name has 201 characters; the maximum is 200"
+    )
+    assert not out.exists()
+
+
+def test_certificate_longest_name_fits() -> None:
+    from courses.certificates import MAX_NAME_LINES, MIN_WRAPPED_SIZE, fit_lines
+
+    size, lines = fit_lines("W" * 200)
+    assert len(lines) <= MAX_NAME_LINES
+    assert size > MIN_WRAPPED_SIZE

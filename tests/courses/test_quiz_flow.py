@@ -106,6 +106,33 @@ def test_attempt_limit_in_web_flow(app: Any, client: FlaskClient) -> None:
         assert db.session.query(QuizAttempt).count() == 1
 
 
+def test_review_links_back_to_course(app: Any, client: FlaskClient) -> None:
+    with app.app_context():
+        from courses.models import EnrolmentSource
+        from courses.services import enrol
+        from tests.courses.conftest import make_course
+
+        user = make_user("t@example.com", "trainee")
+        course = make_course(make_quiz())
+        enrolment = enrol(user.id, course, EnrolmentSource.ADMIN)
+        enrolment_id = enrolment.id
+        path = f"/learn/courses/{enrolment_id}/steps/{course.steps[1].id}"
+    log_in(client, "t@example.com")
+    started = client.post(
+        path + "/attempts", data={"csrf_token": _page_csrf(client, path)}
+    )
+    page = client.get(started.headers["Location"]).get_data(as_text=True)
+    action = re.search(r'id="quiz" class="quiz"\s+action="([^"]+)"', page)
+    assert action, "no quiz form on the page"
+    assert action.group(1).endswith(f"?enrolment={enrolment_id}")
+
+    submitted = client.post(action.group(1), data={**_token(page), "action": "submit"})
+    assert submitted.status_code == 302
+    review = client.get(submitted.headers["Location"]).get_data(as_text=True)
+    assert "Review: Test quiz" in review
+    assert f'href="/learn/courses/{enrolment_id}"' in review
+
+
 def _page_csrf(client: FlaskClient, path: str) -> str:
     page = client.get(path).get_data(as_text=True)
     return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
