@@ -151,7 +151,7 @@ def notify_stage_finished(result_id: int) -> int:
         return 0
     application = result.application
     if application.candidate.demo:
-        return 0  # the demo data's candidates are no news to anyone
+        return 0  # no email about the candidates of the demo data
     recruiters = db.session.scalars(
         select(User).where(User.role == Role.RECRUITER, User.active)
     ).all()
