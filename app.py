@@ -307,6 +307,7 @@ def load_config(app: Flask, overrides: dict[str, Any] | None) -> None:
         MAIL_RETRY_BASE_S=60.0,
         WEBHOOK_TIMEOUT_S=10.0,
         WEBHOOK_RETRY_BASE_S=30.0,
+        WEBHOOK_MAX_RETRIES=8,
         API_TOKEN_DAYS=90,
         CELERY_BROKER_URL=f"sqla+sqlite:///{instance / 'celery-broker.sqlite'}",
         CELERY_RESULT_BACKEND=f"db+sqlite:///{instance / 'celery-results.sqlite'}",

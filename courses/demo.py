@@ -219,7 +219,7 @@ def seed_demo_learning(opening_id: int) -> list[str]:
     email, name = TRAINEE
     user = find_user(email)
     if user is None:
-        user = create_user(email, name, DEMO_PASSWORD, Role.CANDIDATE)
+        user = create_user(email, name, DEMO_PASSWORD, Role.CANDIDATE, demo=True)
         opening = db.get_or_404(Opening, opening_id)
         application = apply(user, opening)
         application.status = ApplicationStatus.HIRED

@@ -182,6 +182,11 @@ def opening_applications(opening_id: int) -> Any:
     stages = [stage for stage in row.stages if stage.enabled]
     page, per_page = _page_args()
     flt = parse_filter(request.args, stages)
+    # The API pages with its own page and per_page arguments.
+    flt.errors.pop("per_page", None)
+    if flt.errors:
+        message = "invalid filter: " + " ".join(flt.errors.values())
+        return jsonify(error=message, fields=flt.errors), 400
     flt.page, flt.per_page = page, per_page
     result = ranking_page(row, flt)
     items = [

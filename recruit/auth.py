@@ -172,10 +172,13 @@ def clean_name(name: str) -> str:
     return " ".join(_NAME_NOISE.sub("", unicodedata.normalize("NFC", name)).split())
 
 
-def create_user(email: str, name: str, password: str, role: Role) -> User:
+def create_user(
+    email: str, name: str, password: str, role: Role, *, demo: bool = False
+) -> User:
     """Create an account; the email must not be taken (compared case-insensitively).
 
-    Raises ValueError for a taken email or a name with nothing printable.
+    ``demo`` marks an account of the demo data, which gets no email. Raises
+    ValueError for a taken email or a name with nothing printable.
     """
     email = email.strip().lower()
     if find_user(email):
@@ -183,7 +186,7 @@ def create_user(email: str, name: str, password: str, role: Role) -> User:
     name = clean_name(name)
     if not name:
         raise ValueError("the name is empty once control characters are removed")
-    user = User(email=email, name=name, role=role)
+    user = User(email=email, name=name, role=role, demo=demo)
     user.set_password(password)
     db.session.add(user)
     db.session.commit()

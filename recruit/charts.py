@@ -81,7 +81,8 @@ def histogram_chart(
     parts = [_svg_open(chart_id, title, desc, width, height)]
     for index, count in enumerate(counts):
         x = 20 + index * column
-        bar = plot_height * count / top
+        # A non-empty band keeps a visible column, however tall the others are.
+        bar = max(2.0, plot_height * count / top) if count else 0.0
         parts.append(
             f'<rect x="{x + 2}" y="{10 + plot_height - bar:.1f}" '
             f'width="{column - 4}" height="{bar:.1f}" class="chart-bar"/>'

@@ -24,6 +24,7 @@ from wtforms.fields.choices import SelectChoice
 from app import bounded_int, db
 from recruit import audit
 from recruit.auth import roles_required
+from recruit.decision_log import decision_log, decision_log_csv
 from recruit.decisions import (
     DecisionError,
     advance,
@@ -33,7 +34,6 @@ from recruit.decisions import (
     override_stage,
     reject,
 )
-from recruit.exports import decision_log, decision_log_csv
 from recruit.models import (
     Application,
     AuditEvent,

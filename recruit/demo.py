@@ -129,7 +129,7 @@ def ensure_demo_opening() -> tuple[Opening, list[str]]:
 def _account(email: str, name: str, role: Role) -> User | None:
     if find_user(email):
         return None
-    return create_user(email, name, DEMO_PASSWORD, role)
+    return create_user(email, name, DEMO_PASSWORD, role, demo=True)
 
 
 def _demo_opening() -> Opening:
@@ -183,7 +183,9 @@ def _demo_opening() -> Opening:
 
 def _demo_application(opening: Opening, candidate: DemoCandidate) -> None:
     """Apply as a demo candidate and submit answers; the worker scores them."""
-    user = create_user(candidate.email, candidate.name, DEMO_PASSWORD, Role.CANDIDATE)
+    user = create_user(
+        candidate.email, candidate.name, DEMO_PASSWORD, Role.CANDIDATE, demo=True
+    )
     application = apply(user, opening)
     _pass_screening(application, opening)
     stage = opening.stage(StageKind.LANGUAGE)

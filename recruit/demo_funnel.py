@@ -133,6 +133,7 @@ def _demo_candidate(
         name=name,
         role=Role.CANDIDATE,
         password_hash=password_hash,
+        demo=True,
     )
     db.session.add(user)
     ability = rng.gauss(65, 12)

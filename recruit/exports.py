@@ -1,4 +1,4 @@
-"""CSV and JSON exports: the ranking, and each candidate's decision log."""
+"""CSV exports of the ranking, with spreadsheet formulas escaped."""
 
 from __future__ import annotations
 
@@ -8,13 +8,11 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import aliased, joinedload, selectinload
+from sqlalchemy.orm import aliased
 
 from app import db
-from assessments.models import Attempt, Response, Score
 from recruit.models import (
     Application,
-    AuditEvent,
     Opening,
     Stage,
     StageResult,
@@ -195,125 +193,3 @@ def ranking_csv_rows(
     yield ("\ufeff" if bom else "") + header
     for record in ranking_records(opening, flt, limit):
         yield _csv_line(record)
-
-
-def decision_log(user: User) -> dict[str, Any]:
-    """Collect every automated score and human decision about ``user``, oldest first.
-
-    Scores carry the scorer, its version and the inputs it read. Decisions
-    carry their author and reason.
-    """
-    applications = db.session.scalars(
-        select(Application)
-        .where(Application.candidate_id == user.id)
-        .options(joinedload(Application.opening))
-        .order_by(Application.created_at)
-    ).all()
-    ids = [application.id for application in applications]
-    scores = db.session.scalars(
-        select(Score)
-        .join(Response, Response.id == Score.response_id)
-        .join(Attempt, Attempt.id == Response.attempt_id)
-        .where(Attempt.application_id.in_(ids))
-        .options(
-            selectinload(Score.response).joinedload(Response.item),
-            selectinload(Score.response).joinedload(Response.attempt),
-        )
-        .order_by(Score.created_at, Score.id)
-    ).all()
-    events = db.session.scalars(
-        select(AuditEvent)
-        .where(AuditEvent.subject_user_id == user.id)
-        .options(joinedload(AuditEvent.actor))
-        .order_by(AuditEvent.created_at, AuditEvent.id)
-    ).all()
-    entries = [_score_entry(score) for score in scores]
-    entries += [_event_entry(event) for event in events]
-    entries.sort(key=lambda entry: entry["at"])
-    return {
-        "candidate": {"id": user.id, "name": user.name, "email": user.email},
-        "applications": [
-            {
-                "id": application.id,
-                "opening": application.opening.title,
-                "status": application.status.value,
-                "composite": application.composite_score,
-                "applied_at": application.created_at.isoformat(),
-            }
-            for application in applications
-        ],
-        "entries": entries,
-    }
-
-
-def _score_entry(score: Score) -> dict[str, Any]:
-    response = score.response
-    inputs: dict[str, Any] = {
-        "item_id": response.item_id,
-        "item_kind": response.item.kind,
-        "prompt": response.item.prompt,
-    }
-    if response.text is not None:
-        inputs["text"] = response.text
-    if response.audio_key:
-        inputs["audio_key"] = response.audio_key
-    return {
-        "at": score.created_at.isoformat(),
-        "kind": "automated_score",
-        "application_id": response.attempt.application_id,
-        "author": f"{score.scorer} {score.scorer_version}",
-        "scorer": score.scorer,
-        "scorer_version": score.scorer_version,
-        "score": score.score,
-        "cefr": score.cefr,
-        "subscores": score.subscores,
-        "inputs": inputs,
-        "evidence": score.evidence,
-    }
-
-
-def _event_entry(event: AuditEvent) -> dict[str, Any]:
-    return {
-        "at": event.created_at.isoformat(),
-        "kind": "human_decision" if event.actor_id else "system_change",
-        "application_id": event.application_id,
-        "action": event.action,
-        "author": event.actor.email if event.actor else "system",
-        "reason": event.reason,
-        "before": event.before,
-        "after": event.after,
-    }
-
-
-DECISION_LOG_COLUMNS = (
-    "at",
-    "kind",
-    "application_id",
-    "action",
-    "author",
-    "scorer",
-    "scorer_version",
-    "score",
-    "cefr",
-    "reason",
-    "details",
-)
-
-
-def decision_log_csv(log: dict[str, Any]) -> str:
-    """Write the decision log as CSV, one entry a row, with nested values as JSON."""
-    import json
-
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(DECISION_LOG_COLUMNS)
-    for entry in log["entries"]:
-        details = {
-            key: entry.get(key)
-            for key in ("subscores", "inputs", "evidence", "before", "after")
-            if key in entry
-        }
-        row = [entry.get(column, "") for column in DECISION_LOG_COLUMNS[:-1]]
-        row.append(json.dumps(details, ensure_ascii=False, sort_keys=True))
-        writer.writerow([csv_cell("" if v is None else v) for v in row])
-    return buffer.getvalue()

@@ -9,29 +9,45 @@ from flask import (
     abort,
     current_app,
     flash,
+    make_response,
     redirect,
     render_template,
+    session,
     url_for,
 )
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from app import db, utcnow
 from recruit import audit
 from recruit.auth import roles_required
-from recruit.imports import import_candidates
-from recruit.invitations import send_invitation
-from recruit.models import ApiToken, Application, Role, Webhook, WebhookDelivery
+from recruit.imports import (
+    BACKGROUND_ROWS,
+    import_candidates,
+    queue_import,
+    send_invitations,
+)
+from recruit.models import (
+    ApiToken,
+    CandidateImport,
+    ImportStatus,
+    Role,
+    Webhook,
+    WebhookDelivery,
+)
 from recruit.ranking_forms import ImportForm, SimpleActionForm, TokenForm, WebhookForm
 from recruit.tokens import create_token, revoke_token
-from recruit.webhooks import new_secret, valid_url
+from recruit.webhooks import new_secret, queue_pending, valid_url
 
 bp = Blueprint("integrations", __name__, url_prefix="/recruit")
 
 STAFF = (Role.RECRUITER, Role.ADMIN)
 # Import at most this many bytes of CSV at once.
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
+# Seconds between reloads of the page of an import that is still running.
+IMPORT_REFRESH_S = 3
 
 
 @bp.route("/import", methods=["GET", "POST"])
@@ -44,13 +60,47 @@ def import_page() -> Any:
         if len(data) > MAX_IMPORT_BYTES:
             form.file.errors.append(_("The file is larger than 5 MB; split it."))
         else:
+            invite = bool(form.send_invitations.data)
+            if data.count(b"\n") > BACKGROUND_ROWS:
+                job = queue_import(
+                    data, form.file.data.filename or "", invite, current_user
+                )
+                return redirect(url_for(".import_status", import_id=job.id), code=303)
             report = import_candidates(data, current_user)
-            if form.send_invitations.data:
-                for row in report.imported:
-                    if row.new_account:
-                        send_invitation(db.session.get(Application, row.application_id))
-                db.session.commit()
-    return render_template("recruit/import.html", form=form, report=report)
+            if invite:
+                send_invitations(report)
+    return render_template(
+        "recruit/import.html",
+        form=form,
+        job=None,
+        imported=len(report.imported) if report else None,
+        rejected=report.rejected if report else [],
+        background_rows=BACKGROUND_ROWS,
+    )
+
+
+@bp.route("/import/<int:import_id>")
+@roles_required(*STAFF)
+def import_status(import_id: int) -> Any:
+    """Show a background import: running, or done with its line-numbered report."""
+    job = db.get_or_404(CandidateImport, import_id)
+    if job.created_by_id != current_user.id and not current_user.has_role(Role.ADMIN):
+        abort(404)
+    done = job.status == ImportStatus.DONE
+    return render_template(
+        "recruit/import.html",
+        form=ImportForm(),
+        job=job,
+        imported=job.imported if done else None,
+        rejected=[tuple(pair) for pair in job.rejected] if done else [],
+        refresh_s=IMPORT_REFRESH_S,
+    )
+
+
+# The session key that carries a new token from the POST to the page after the
+# redirect. The session cookie is signed, not encrypted, so the token sits in
+# the owner's own cookie until that page shows it once and removes it.
+NEW_TOKEN_KEY = "new_api_token"  # noqa: S105 - a session key, not a secret
 
 
 @bp.route("/tokens", methods=["GET", "POST"])
@@ -58,24 +108,32 @@ def import_page() -> Any:
 def tokens() -> Any:
     default_days = current_app.config["API_TOKEN_DAYS"]
     form = TokenForm(days=default_days)
-    new_token = None
     if form.validate_on_submit():
-        _row, new_token = create_token(
+        _row, token = create_token(
             current_user, form.name.data or "", int(form.days.data or default_days)
         )
+        session[NEW_TOKEN_KEY] = token
+        return redirect(url_for(".tokens"), code=303)
     rows = db.session.scalars(
         select(ApiToken)
         .where(ApiToken.user_id == current_user.id)
         .order_by(ApiToken.created_at.desc())
     ).all()
-    return render_template(
-        "recruit/tokens.html",
-        form=form,
-        new_token=new_token,
-        tokens=rows,
-        now=utcnow(),
-        revoke_form=SimpleActionForm(),
+    new_token = session.pop(NEW_TOKEN_KEY, None)
+    response = make_response(
+        render_template(
+            "recruit/tokens.html",
+            form=form,
+            new_token=new_token,
+            tokens=rows,
+            now=utcnow(),
+            revoke_form=SimpleActionForm(),
+        )
     )
+    if new_token is not None:
+        # Keeps the page out of the browser's cache, so Back does not show it again.
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
@@ -117,7 +175,10 @@ def webhooks() -> Any:
             new_secret_value = hook.secret
     hooks = db.session.scalars(select(Webhook).order_by(Webhook.id)).all()
     deliveries = db.session.scalars(
-        select(WebhookDelivery).order_by(WebhookDelivery.id.desc()).limit(20)
+        select(WebhookDelivery)
+        .options(joinedload(WebhookDelivery.webhook))
+        .order_by(WebhookDelivery.id.desc())
+        .limit(20)
     ).all()
     return render_template(
         "recruit/webhooks.html",
@@ -135,6 +196,8 @@ def toggle_webhook(webhook_id: int) -> Any:
     hook = db.get_or_404(Webhook, webhook_id)
     if SimpleActionForm().validate_on_submit():
         hook.active = not hook.active
+        if hook.active:
+            queue_pending(hook)
         audit.record(
             "toggle_webhook",
             actor=current_user,

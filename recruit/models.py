@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import secrets
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -50,6 +52,10 @@ class ApplicationStatus(enum.StrEnum):
     WITHDRAWN = "withdrawn"
 
 
+# Starts the password hash of an account that has no password yet.
+UNUSABLE_PASSWORD_PREFIX = "!"  # noqa: S105 - a marker, not a password
+
+
 class User(UserMixin, db.Model):
     __tablename__ = "user"
 
@@ -59,6 +65,8 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[Role] = mapped_column(enum_type(Role, "user_role"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
+    # An account of the demo data: no email is sent to it or about it.
+    demo: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     applications: Mapped[list[Application]] = relationship(back_populates="candidate")
@@ -66,7 +74,21 @@ class User(UserMixin, db.Model):
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)
 
+    def set_unusable_password(self) -> None:
+        """Leave the account without a password until an invitation sets one.
+
+        The random tail keeps each account's invitation token distinct, and no
+        password hash starts with the marker, so no password matches it.
+        """
+        self.password_hash = UNUSABLE_PASSWORD_PREFIX + secrets.token_urlsafe(24)
+
+    @property
+    def has_password(self) -> bool:
+        return not self.password_hash.startswith(UNUSABLE_PASSWORD_PREFIX)
+
     def check_password(self, password: str) -> bool:
+        if not self.has_password:
+            return False
         return check_password_hash(self.password_hash, password)
 
     @property
@@ -352,8 +374,9 @@ class ScorecardRating(db.Model):
     competency: Mapped[InterviewCompetency] = relationship()
 
 
-# Ranking and decisions live in their own module; importing it here registers
+# Ranking, decisions and imports live in their own modules; importing them registers
 # the tables with the rest of the pipeline's models.
+from recruit.models_imports import CandidateImport, ImportStatus  # noqa: E402
 from recruit.models_ranking import (  # noqa: E402
     ApiToken,
     ApplicationLanguage,
@@ -376,8 +399,10 @@ __all__ = [
     "ApplicationLanguage",
     "ApplicationStatus",
     "AuditEvent",
+    "CandidateImport",
     "DeliveryStatus",
     "DemographicResponse",
+    "ImportStatus",
     "Notification",
     "NotificationStatus",
     "Opening",

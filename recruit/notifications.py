@@ -43,10 +43,14 @@ def notify(
 ) -> Notification | None:
     """Add the email for event ``key`` unless it exists; it is sent after the commit.
 
-    Returns None when an email for this event was already recorded.
+    Returns None when an email for this event was already recorded, or when the
+    recipient is a demo account, which gets no email.
     """
     if template not in TEMPLATES:
         raise ValueError(f"unknown email template {template!r}")
+    if recipient.demo:
+        log.debug("no %s email for demo account %s", template, recipient.id)
+        return None
     if db.session.scalar(select(Notification.id).filter_by(key=key)) is not None:
         return None
     notification = Notification(

@@ -20,6 +20,10 @@ from recruit.services import apply, enabled_stages, stage_attempts
 
 bp = Blueprint("public", __name__)
 
+# A hired candidate becomes a trainee and keeps reading their own applications;
+# only candidates may still start tests or send forms.
+APPLICANT_ROLES = (Role.CANDIDATE, Role.TRAINEE)
+
 
 @bp.route("/")
 def home() -> Any:
@@ -51,7 +55,7 @@ def opening(opening_id: int) -> Any:
 
 
 @bp.route("/me/applications")
-@roles_required(Role.CANDIDATE)
+@roles_required(*APPLICANT_ROLES)
 def my_applications() -> Any:
     applications = db.session.scalars(
         select(Application)
@@ -62,7 +66,7 @@ def my_applications() -> Any:
 
 
 def own_application(application_id: int) -> Application:
-    """Return the current candidate's application; anyone else's is a 404."""
+    """Return the current user's own application; anyone else's is a 404."""
     application = db.get_or_404(Application, application_id)
     if application.candidate_id != current_user.id:
         abort(404)
@@ -70,7 +74,7 @@ def own_application(application_id: int) -> Application:
 
 
 @bp.route("/me/applications/<int:application_id>")
-@roles_required(Role.CANDIDATE)
+@roles_required(*APPLICANT_ROLES)
 def application(application_id: int) -> Any:
     application = own_application(application_id)
     stages = [

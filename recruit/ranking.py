@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import Select, and_, exists, func, literal_column, nulls_last, select
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
@@ -18,6 +19,7 @@ from recruit.models import (
     ApplicationStatus,
     Opening,
     Stage,
+    StageKind,
     StageOverride,
     StageResult,
     User,
@@ -56,6 +58,8 @@ class RankingFilter:
     descending: bool = True
     page: int = 1
     per_page: int = DEFAULT_PAGE_SIZE
+    # Query argument name -> why its value was not used.
+    errors: dict[str, str] = field(default_factory=dict)
 
     @property
     def offset(self) -> int:
@@ -63,36 +67,83 @@ class RankingFilter:
 
 
 def parse_filter(args: Mapping[str, Any], stages: Iterable[Stage]) -> RankingFilter:
-    """Build a filter from request arguments, dropping values that do not parse."""
+    """Build a filter from request arguments.
+
+    A value that does not parse is left out of the filter, and ``errors`` gets
+    a message for it under the argument's name, so the page can show it beside
+    that field instead of quietly ignoring it.
+    """
     stage_ids = {stage.id for stage in stages}
     statuses = {status.value for status in ApplicationStatus}
     flt = RankingFilter()
-    stage_id = _int(args.get("stage"))
-    flt.stage_id = stage_id if stage_id in stage_ids else None
+    errors = flt.errors
+    raw_stage = _text(args.get("stage"))
+    if raw_stage:
+        stage_id = _int(raw_stage)
+        if stage_id in stage_ids:
+            flt.stage_id = stage_id
+        else:
+            errors["stage"] = _("Unknown stage %(stage)s.", stage=raw_stage)
     getlist = getattr(args, "getlist", None)
     raw_statuses = getlist("status") if getlist else [args.get("status")]
-    flt.statuses = [s for s in raw_statuses if s in statuses]
-    language = (args.get("language") or "").strip().lower()
-    flt.language = language if language.isalpha() and len(language) == 2 else None
-    cefr = (args.get("cefr_min") or "").strip().upper()
-    flt.cefr_min = cefr if cefr in BANDS else None
-    for stage_id in stage_ids:
-        low = _float(args.get(f"min_{stage_id}"))
-        high = _float(args.get(f"max_{stage_id}"))
+    for status in raw_statuses:
+        if status in statuses:
+            flt.statuses.append(status)
+        elif status:
+            errors["status"] = _("Unknown status “%(status)s”.", status=status)
+    language = _text(args.get("language")).lower()
+    if language in _language_codes():
+        flt.language = language
+    elif language:
+        errors["language"] = _(
+            "“%(value)s” is not an ISO 639-1 code; use two letters, such as en.",
+            value=language,
+        )
+    cefr = _text(args.get("cefr_min")).upper()
+    if cefr in BANDS:
+        flt.cefr_min = cefr
+    elif cefr:
+        errors["cefr_min"] = _("“%(value)s” is not a CEFR band (A1 to C2).", value=cefr)
+    for stage_id in sorted(stage_ids):
+        low, high = _score_range(args, f"min_{stage_id}", f"max_{stage_id}", errors)
         if low is not None or high is not None:
             flt.score_ranges[stage_id] = (low, high)
-    flt.composite_min = _float(args.get("composite_min"))
-    flt.composite_max = _float(args.get("composite_max"))
-    flt.applied_from = _date(args.get("applied_from"))
-    flt.applied_to = _date(args.get("applied_to"))
-    sort = args.get("sort") or "rank"
+    flt.composite_min, flt.composite_max = _score_range(
+        args, "composite_min", "composite_max", errors
+    )
+    flt.applied_from = _date(args, "applied_from", errors)
+    flt.applied_to = _date(args, "applied_to", errors)
+    if flt.applied_from and flt.applied_to and flt.applied_to < flt.applied_from:
+        errors["applied_to"] = _("This date is before the “Applied from” date.")
+        flt.applied_to = None
+    sort = _text(args.get("sort")) or "rank"
     if sort in SORTS or (sort.startswith("stage:") and _int(sort[6:]) in stage_ids):
         flt.sort = sort
+    else:
+        errors["sort"] = _("Unknown sort order “%(sort)s”.", sort=sort)
     flt.descending = args.get("dir", "desc") != "asc"
     flt.page = min(max(1, _int(args.get("page")) or 1), MAX_PAGE)
-    per_page = _int(args.get("per_page"))
-    flt.per_page = per_page if per_page in PAGE_SIZES else DEFAULT_PAGE_SIZE
+    raw_per_page = _text(args.get("per_page"))
+    if raw_per_page:
+        per_page = _int(raw_per_page)
+        if per_page in PAGE_SIZES:
+            flt.per_page = per_page
+        else:
+            errors["per_page"] = _(
+                "Choose %(sizes)s rows per page.",
+                sizes=", ".join(str(size) for size in PAGE_SIZES),
+            )
     return flt
+
+
+def _text(value: Any) -> str:
+    return str(value).strip() if value is not None else ""
+
+
+def _language_codes() -> frozenset[str]:
+    from recruit.imports import iso_639_1_codes
+
+    return iso_639_1_codes()
 
 
 def _int(value: Any) -> int | None:
@@ -102,18 +153,46 @@ def _int(value: Any) -> int | None:
         return None
 
 
-def _float(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
+def _score(args: Mapping[str, Any], name: str, errors: dict[str, str]) -> float | None:
+    """Parse a score from 0 to 100; record an error for anything else."""
+    raw = _text(args.get(name))
+    if not raw:
         return None
-    return number if 0 <= number <= 100 else None
-
-
-def _date(value: Any) -> date | None:
     try:
-        return date.fromisoformat(str(value))
+        number = float(raw)
     except ValueError:
+        number = None
+    if number is None or not 0 <= number <= 100:
+        errors[name] = _("“%(value)s” is not a number from 0 to 100.", value=raw)
+        return None
+    return number
+
+
+def _score_range(
+    args: Mapping[str, Any], low_name: str, high_name: str, errors: dict[str, str]
+) -> tuple[float | None, float | None]:
+    low = _score(args, low_name, errors)
+    high = _score(args, high_name, errors)
+    if low is not None and high is not None and high < low:
+        errors[high_name] = _(
+            "The maximum (%(high)s) is below the minimum (%(low)s).",
+            high=f"{high:g}",
+            low=f"{low:g}",
+        )
+        return low, None
+    return low, high
+
+
+def _date(args: Mapping[str, Any], name: str, errors: dict[str, str]) -> date | None:
+    raw = _text(args.get(name))
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        errors[name] = _(
+            "“%(value)s” is not a date; use the form YYYY-MM-DD.", value=raw
+        )
         return None
 
 
@@ -319,13 +398,36 @@ def stage_input(
 ) -> StageInput:
     """Build the composite's input for one stage: a completed score or an override."""
     score = result.score if result is not None and result.complete else None
+    failed = knocked_out(stage, result)
+    # A screening of weight 0 is a verdict only: counted, its 100 would be the
+    # composite of an application with no other score.
+    if failed or (stage.kind == StageKind.SCREENING and stage.weight == 0):
+        score = None
     waived = False
     if override is not None:
         if override.score is not None:
             score = override.score
         waived = override.waive_pass_mark
     return StageInput(
-        stage.kind.value, stage.weight, stage.pass_mark, score, overridden=waived
+        stage.kind.value,
+        stage.weight,
+        stage.pass_mark,
+        score,
+        overridden=waived,
+        failed=failed,
+    )
+
+
+def knocked_out(stage: Stage, result: StageResult | None) -> bool:
+    """Tell whether a knock-out question failed the stage: a verdict, not a score.
+
+    Screening results stored with a score of 0 for a failed knock-out count too.
+    """
+    return (
+        stage.kind == StageKind.SCREENING
+        and result is not None
+        and result.complete
+        and result.passed is False
     )
 
 
@@ -353,7 +455,8 @@ def refresh_composite(
     inputs = []
     for stage in stages:
         result = application.result_for(stage)
-        if result is not None:
+        # The screening passes or fails on its knock-out questions, not a pass mark.
+        if result is not None and stage.kind != StageKind.SCREENING:
             complete = result.complete and result.score is not None
             result.passed = result.score >= stage.pass_mark if complete else None
         override = overrides.get((application.id, stage.id))

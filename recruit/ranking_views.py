@@ -36,7 +36,13 @@ from recruit.models import (
     Role,
     Stage,
 )
-from recruit.ranking import PAGE_SIZES, overrides_for, parse_filter, ranking_page
+from recruit.ranking import (
+    PAGE_SIZES,
+    RankingPage,
+    overrides_for,
+    parse_filter,
+    ranking_page,
+)
 from recruit.ranking_forms import BulkDecisionForm, OpeningSettingsForm
 from scoring.cefr import BANDS
 
@@ -68,7 +74,8 @@ def render_ranking(opening: Opening) -> Any:
     """Render one page of the filtered, sorted ranking of ``opening``."""
     stages = _enabled(opening)
     flt = parse_filter(request.args, stages)
-    page = ranking_page(opening, flt)
+    # A list that left out an invalid filter would mislead, so none is shown.
+    page = ranking_page(opening, flt) if not flt.errors else RankingPage([], 0, False)
     overridden = {key[0] for key in overrides_for([a.id for a in page.rows])}
     pages = max(1, -(-page.total // flt.per_page))
     has_next = flt.page < pages or (
@@ -145,6 +152,16 @@ def export_csv(opening_id: int) -> Any:
     opening = db.get_or_404(Opening, opening_id)
     stages = _enabled(opening)
     flt = parse_filter(request.args, stages)
+    if flt.errors:
+        # The ranking page shows each invalid filter's message.
+        return redirect(
+            url_for(
+                "recruit.opening_ranking",
+                opening_id=opening.id,
+                **request.args.to_dict(flat=False),
+            ),
+            code=303,
+        )
     audit.record(
         "export_ranking",
         actor=current_user,

@@ -1,4 +1,4 @@
-"""The funnel analytics as a PDF (reportlab): the page's tables and a funnel chart."""
+"""The funnel analytics as a PDF (reportlab): the page's tables and charts."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import io
 
 from flask_babel import gettext as _
 from reportlab.graphics.charts.barcharts import HorizontalBarChart
-from reportlab.graphics.shapes import Drawing
+from reportlab.graphics.shapes import Drawing, Line, Rect, String
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
-from reportlab.lib.styles import getSampleStyleSheet
+from reportlab.lib.styles import StyleSheet1, getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
@@ -55,6 +55,101 @@ def _funnel_drawing(report: FunnelReport) -> Drawing:
     chart.bars[0].fillColor = colors.HexColor("#0b5cad")
     drawing.add(chart)
     return drawing
+
+
+BAR_COLOR = colors.HexColor("#0b5cad")
+# The shortest bar of a non-empty band, so that one application among hundreds
+# still shows; its count is printed above it either way.
+MIN_BAR_HEIGHT = 1.5 * mm
+HISTOGRAM_WIDTH = 150 * mm
+HISTOGRAM_PLOT_HEIGHT = 32 * mm
+# Room left of the plot for the value labels, and below it for the bands.
+HISTOGRAM_LEFT = 18 * mm
+HISTOGRAM_BOTTOM = 14 * mm
+
+
+def histogram_drawing(counts: list[int], low: int = 0, high: int = 100) -> Drawing:
+    """Draw counts per equal score band as columns, with both axes labelled.
+
+    Each non-empty band gets a column of at least ``MIN_BAR_HEIGHT`` and its
+    count above it. The values are text, so the PDF can be searched and read back.
+    """
+    bands = max(1, len(counts))
+    band_width = (HISTOGRAM_WIDTH - HISTOGRAM_LEFT) / bands
+    top = max(counts, default=0) or 1
+    step = (high - low) / bands
+    drawing = Drawing(
+        HISTOGRAM_WIDTH, HISTOGRAM_BOTTOM + HISTOGRAM_PLOT_HEIGHT + 10 * mm
+    )
+    left, bottom = HISTOGRAM_LEFT, HISTOGRAM_BOTTOM
+    plot_top = bottom + HISTOGRAM_PLOT_HEIGHT
+    drawing.add(Line(left, bottom, HISTOGRAM_WIDTH, bottom, strokeWidth=0.5))
+    drawing.add(Line(left, bottom, left, plot_top, strokeWidth=0.5))
+    for value, y in ((0, bottom), (top, plot_top)):
+        drawing.add(Line(left - 1 * mm, y, left, y, strokeWidth=0.5))
+        drawing.add(
+            String(left - 2 * mm, y - 2.5, str(value), fontSize=7, textAnchor="end")
+        )
+    drawing.add(
+        String(left, plot_top + 4 * mm, _("Number of applications"), fontSize=8)
+    )
+    for index, count in enumerate(counts):
+        x = left + index * band_width
+        middle = x + band_width / 2
+        if count:
+            height = max(MIN_BAR_HEIGHT, HISTOGRAM_PLOT_HEIGHT * count / top)
+            drawing.add(
+                Rect(
+                    x + 1 * mm,
+                    bottom,
+                    band_width - 2 * mm,
+                    height,
+                    fillColor=BAR_COLOR,
+                    strokeColor=None,
+                )
+            )
+            drawing.add(
+                String(
+                    middle,
+                    bottom + height + 1 * mm,
+                    str(count),
+                    fontSize=7,
+                    textAnchor="middle",
+                )
+            )
+        band = f"{low + index * step:g}–{low + (index + 1) * step:g}"
+        drawing.add(
+            String(middle, bottom - 4 * mm, band, fontSize=7, textAnchor="middle")
+        )
+    drawing.add(
+        String(
+            left + (HISTOGRAM_WIDTH - left) / 2,
+            bottom - 10 * mm,
+            _("Score (bands of 10 points)"),
+            fontSize=8,
+            textAnchor="middle",
+        )
+    )
+    return drawing
+
+
+def _histograms(report: FunnelReport, styles: StyleSheet1) -> list:
+    """Build headed score histograms of every stage with results and every language."""
+    story: list = [Paragraph(_("Score distributions"), styles["Heading2"])]
+    for stage in report.stages:
+        if stage.completed:
+            title = _("Scores of %(stage)s", stage=stage.name)
+            story += [
+                Paragraph(title, styles["Heading3"]),
+                histogram_drawing(stage.histogram),
+            ]
+    for language in report.languages:
+        title = _("Language scores: %(code)s", code=language.language)
+        story += [
+            Paragraph(title, styles["Heading3"]),
+            histogram_drawing(language.histogram),
+        ]
+    return story
 
 
 def analytics_pdf(report: FunnelReport) -> bytes:
@@ -118,6 +213,7 @@ def analytics_pdf(report: FunnelReport) -> bytes:
         for lang in report.languages
     ]
     story.append(_table(language_rows))
+    story += _histograms(report, styles)
     story.append(Paragraph(_("Prediction of onboarding results"), styles["Heading2"]))
     validity = [
         [stage.name, cohort, str(corr.n), _number(corr.r, "{:.2f}")]

@@ -1,8 +1,9 @@
 """Stage 1, application and screening: the candidate's form and its knock-outs.
 
-A failed knock-out question closes the application (status ``rejected``) with
-the question's reason recorded for recruiters. A passed screening scores the
-stage 100 and moves the application on to the next stage.
+A failed knock-out question closes the application (status ``rejected``) and
+knocks it out with the question's reason recorded for recruiters, and no
+composite score. A passed screening scores the stage 100 and moves the
+application on to the next stage.
 """
 
 from __future__ import annotations
@@ -232,7 +233,11 @@ def record_claimed_languages(
 
 
 def screening_result(application: Application, stage: Stage) -> StageResult | None:
-    """Score the screening stage: 100 when every knock-out passed, else 0."""
+    """Score the screening stage: 100 when every knock-out passed.
+
+    A failed knock-out leaves the stage failed with no score, so the application
+    gets no composite and ranks after every scored one.
+    """
     screening = find_screening(application)
     if screening is None:
         return None
@@ -240,7 +245,7 @@ def screening_result(application: Application, stage: Stage) -> StageResult | No
     if result is None:
         result = StageResult(application=application, stage=stage)
         db.session.add(result)
-    result.score = 100.0 if screening.passed else 0.0
+    result.score = 100.0 if screening.passed else None
     result.complete = True
     result.passed = screening.passed
     result.needs_review = False

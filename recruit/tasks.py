@@ -70,12 +70,16 @@ def send_notification(self: Task, notification_id: int) -> str:
     bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=MAX_RETRIES
 )
 def deliver_webhook(self: Task, delivery_id: int) -> str:
-    """POST one webhook delivery, retrying with exponential back-off."""
+    """POST one webhook delivery, retrying with exponential back-off.
+
+    After ``WEBHOOK_MAX_RETRIES`` retries the delivery is marked failed.
+    """
+    max_retries = int(current_app.config["WEBHOOK_MAX_RETRIES"])
     try:
         return webhooks.deliver(delivery_id)
     except (webhooks.DeliveryFailed, OperationalError) as error:
         db.session.rollback()
-        if self.request.retries >= MAX_RETRIES:
+        if self.request.retries >= max_retries:
             log.error("giving up on webhook delivery %s: %s", delivery_id, error)
             webhooks.give_up(delivery_id, str(error))
             return "failed"
@@ -88,7 +92,15 @@ def deliver_webhook(self: Task, delivery_id: int) -> str:
             delay,
             error,
         )
-        raise self.retry(exc=error, countdown=delay) from error
+        raise self.retry(exc=error, countdown=delay, max_retries=max_retries) from error
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def import_candidate_file(import_id: int) -> str:
+    """Import a stored CSV of candidates and keep its report for the page."""
+    from recruit.imports import run_import
+
+    return run_import(import_id)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
@@ -143,6 +155,8 @@ def notify_stage_finished(result_id: int) -> int:
     if result is None:
         return 0
     application = result.application
+    if application.candidate.demo:
+        return 0  # no email about the candidates of the demo data
     recruiters = db.session.scalars(
         select(User).where(User.role == Role.RECRUITER, User.active)
     ).all()

@@ -8,6 +8,12 @@ where the HMAC key is the webhook's secret and the signed message is the
 timestamp, a full stop, and the raw body bytes: ``f"{t}.".encode() + body``.
 A receiver recomputes it, compares in constant time, and rejects timestamps
 older than a few minutes to stop replays.
+
+Every try of one delivery carries the same ``Frontline-Delivery`` and
+``Idempotency-Key`` headers (the delivery's id) and the same body, so a
+receiver drops a repeat, such as the retry of a POST that timed out on the
+sender's side after the receiver had taken it. A paused webhook is sent
+nothing; its pending deliveries go out when it is resumed.
 """
 
 from __future__ import annotations
@@ -36,6 +42,8 @@ log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "Frontline-Signature"
 EVENTS = ("stage_changed", "hired")
 TOLERANCE_S = 300
+# The last error of a delivery held back because its webhook is paused.
+PAUSED = "webhook paused"
 
 
 class DeliveryFailed(Exception):
@@ -134,6 +142,11 @@ def deliver(delivery_id: int) -> str:
     if delivery.status == DeliveryStatus.DELIVERED:
         return "done"
     hook = delivery.webhook
+    if not hook.active:
+        delivery.last_error = PAUSED
+        db.session.commit()
+        log.info("webhook %s is paused; delivery %s waits", hook.id, delivery.id)
+        return "paused"
     body = delivery.body.encode()
     request = urllib.request.Request(  # noqa: S310 - the URL is checked to be http(s)
         hook.url,
@@ -145,6 +158,7 @@ def deliver(delivery_id: int) -> str:
             SIGNATURE_HEADER: signature_header(hook.secret, body),
             "Frontline-Event": delivery.event,
             "Frontline-Delivery": str(delivery.id),
+            "Idempotency-Key": str(delivery.id),
         },
     )
     delivery.attempts += 1
@@ -168,6 +182,23 @@ def deliver(delivery_id: int) -> str:
     delivery.last_error = None
     db.session.commit()
     return "delivered"
+
+
+def queue_pending(hook: Webhook) -> int:
+    """Queue the hook's pending deliveries after the commit; return how many."""
+    from recruit.tasks import deliver_webhook
+
+    ids = db.session.scalars(
+        select(WebhookDelivery.id)
+        .where(
+            WebhookDelivery.webhook_id == hook.id,
+            WebhookDelivery.status == DeliveryStatus.PENDING,
+        )
+        .order_by(WebhookDelivery.id)
+    ).all()
+    for delivery_id in ids:
+        queue_after_commit(db.session, deliver_webhook, delivery_id)
+    return len(ids)
 
 
 def give_up(delivery_id: int, error: str) -> None:

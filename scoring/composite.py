@@ -69,6 +69,8 @@ class StageInput:
     pass_mark: float
     score: float | None  # None while the stage is not complete
     overridden: bool = False  # a recruiter let a below-pass-mark score through
+    # Failed outright with no score, as by a knock-out question of the screening.
+    failed: bool = False
 
 
 @dataclass(frozen=True)
@@ -84,8 +86,13 @@ def composite_score(stages: Sequence[StageInput]) -> Composite:
 
     Stages without a score do not count. A stage scored below its pass mark knocks
     the application out unless a recruiter has overridden it. When every counted
-    stage has weight zero the plain mean is used, so a score is never lost.
+    stage has weight zero the plain mean is used, so a score is never lost. A
+    stage that failed outright knocks the application out with no composite at
+    all, because a knock-out is a verdict, not a score of 0.
     """
+    failed = [stage.kind for stage in stages if stage.failed and not stage.overridden]
+    if failed:
+        return Composite(None, True, failed, 0)
     counted = [stage for stage in stages if stage.score is not None]
     knocked_out_by = [
         stage.kind

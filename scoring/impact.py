@@ -15,12 +15,15 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from statistics import median
 
-# The four-fifths rule: an impact ratio under this is flagged for review.
-FLAG_BELOW = 0.8
+# The four-fifths rule: an impact ratio under this is flagged for review. A ratio
+# of exactly 0.8 is not flagged. The comparisons use exact fractions of the
+# counts, because in floats (2/3) / (5/6) comes out just under 0.8.
+FLAG_BELOW = Fraction(4, 5)
 # Share of the known-category total under which a category is reported as small.
-SMALL_SHARE = 0.02
+SMALL_SHARE = Fraction(2, 100)
 
 
 @dataclass(frozen=True)
@@ -37,21 +40,21 @@ class CategoryRate:
 def impact_table(
     counts: Mapping[Hashable, tuple[int, int]],
     unknown: Hashable | None = None,
-    small_share: float = SMALL_SHARE,
+    small_share: Fraction = SMALL_SHARE,
 ) -> list[CategoryRate]:
     """Rates and impact ratios from ``{category: (selected, total)}``.
 
     The ``unknown`` category (people who declined) gets its rate but no ratio.
     """
     known_total = sum(total for cat, (_s, total) in counts.items() if cat != unknown)
-    rates: dict[Hashable, float | None] = {
-        cat: (selected / total if total else None)
+    rates: dict[Hashable, Fraction | None] = {
+        cat: (Fraction(selected, total) if total else None)
         for cat, (selected, total) in counts.items()
     }
     small = {
         cat: cat != unknown
         and known_total > 0
-        and counts[cat][1] / known_total < small_share
+        and Fraction(counts[cat][1], known_total) < small_share
         for cat in counts
     }
     reference = max(
@@ -73,8 +76,8 @@ def impact_table(
                 category=cat,
                 total=total,
                 selected=selected,
-                rate=rate,
-                impact_ratio=ratio,
+                rate=float(rate) if rate is not None else None,
+                impact_ratio=float(ratio) if ratio is not None else None,
                 small=small[cat],
                 flagged=ratio is not None and ratio < FLAG_BELOW,
             )

@@ -147,9 +147,9 @@ ROUTES: dict[str, Route] = {
         "/login", get="200 302 302 302 302 302 302", post="200 302 302 302 302 302 302"
     ),
     LOGOUT_RULE: Route(LOGOUT_RULE, post="login 302 302 302 302 302 302"),
-    "/me/applications": Route("/me/applications", get="login 200 200 403 403 403 403"),
+    "/me/applications": Route("/me/applications", get="login 200 200 200 200 403 403"),
     "/me/applications/<int:application_id>": Route(
-        "/me/applications/{application}", get="login 200 404 403 403 403 403"
+        "/me/applications/{application}", get="login 200 404 404 404 403 403"
     ),
     "/me/applications/<int:application_id>/assessments/<int:assessment_id>": Route(
         "/me/applications/{application}/assessments/{assessment}",
@@ -205,6 +205,9 @@ ROUTES: dict[str, Route] = {
         "/recruit/import",
         get="login 403 403 403 403 200 200",
         post="login 403 403 403 403 200 200",
+    ),
+    "/recruit/import/<int:import_id>": Route(
+        "/recruit/import/{candidate_import}", get="login 403 403 403 403 404 200"
     ),
     "/recruit/openings": Route(
         "/recruit/openings", get="login 403 403 403 403 200 200"

@@ -31,7 +31,7 @@ from courses.quizzes import start_attempt as start_quiz_attempt
 from courses.services import attach_course, enrol, mark_read
 from recruit.auth import create_user
 from recruit.invitations import invitation_token
-from recruit.models import Role, StageKind
+from recruit.models import CandidateImport, Role, StageKind
 from recruit.models_ranking import ApiToken, Webhook
 from recruit.services import apply
 from recruit.tokens import TOKEN_PREFIX, create_token, digest
@@ -233,6 +233,12 @@ def _integrations(users: dict) -> dict[str, object]:
         created_by_id=users["admin"].id,
     )
     db.session.add(hook)
+    # A background import started by the admin: another recruiter's is a 404.
+    candidate_import = CandidateImport(
+        created_by_id=users["admin"].id, filename="people.csv", data=b""
+    )
+    db.session.add(candidate_import)
     db.session.commit()
     tokens["webhook"] = hook.id
+    tokens["candidate_import"] = candidate_import.id
     return tokens

@@ -7,7 +7,15 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app import db
-from recruit.models import DemographicResponse, RaceEthnicity, Sex, StageKind
+from recruit.models import (
+    Application,
+    ApplicationStatus,
+    DemographicResponse,
+    RaceEthnicity,
+    Role,
+    Sex,
+    StageKind,
+)
 from recruit.tokens import create_token
 from tests.conftest import csrf_token, log_in, make_user
 from tests.recruit.ranking_factories import (
@@ -106,6 +114,46 @@ def test_candidate_never_sees_another_score(
     for page in (own, listing):
         assert "88.8" not in page
         assert "Other Person" not in page
+
+
+def test_trainee_reads_own_applications(
+    app: Flask, client: FlaskClient, world: dict[str, int]
+) -> None:
+    with app.app_context():
+        own = db.session.get(Application, world["own"])
+        own.status = ApplicationStatus.HIRED
+        own.candidate.role = Role.TRAINEE
+        db.session.commit()
+    log_in(client, "me@example.com")
+    listing = client.get("/me/applications")
+    assert listing.status_code == 200
+    assert f"/me/applications/{world['own']}" in listing.get_data(as_text=True)
+    assert f"/me/applications/{world['application']}" not in listing.get_data(
+        as_text=True
+    )
+    page = client.get(fill("/me/applications/{own}", world))
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "hired" in text
+    assert "My applications" in text
+    # Read-only: no form starts or resumes a test, and posting one is forbidden.
+    assert "/assessments/" not in text
+    started = client.post(
+        fill("/me/applications/{own}/assessments/1", world),
+        data={"csrf_token": csrf_token(client)},
+    )
+    assert started.status_code == 403
+    assert client.get(fill("/me/applications/{application}", world)).status_code == 404
+    screening = client.get(fill("/me/applications/{own}/screening", world))
+    assert screening.status_code == 403
+
+
+def test_staff_have_no_own_applications(
+    client: FlaskClient, world: dict[str, int]
+) -> None:
+    log_in(client, "rec@example.com")
+    assert client.get("/me/applications").status_code == 403
+    assert client.get(fill("/me/applications/{own}", world)).status_code == 403
 
 
 def test_candidate_cannot_hold_api_token(app: Flask, world: dict[str, int]) -> None:

@@ -191,6 +191,40 @@ def test_fairness_by_hand(app: Flask) -> None:
         assert passed["female"].rate == 0.5  # 40 is below the pass mark of 50
 
 
+def test_fairness_ratio_of_exactly_four_fifths(app: Flask, client: FlaskClient) -> None:
+    with app.app_context():
+        make_user("admin@example.com", "admin")
+        opening = opening_with_weights()
+        # Women: 5 of 6 hired. Men: 2 of 3 hired, a ratio of exactly 0.8.
+        people = [(Sex.FEMALE, index < 5) for index in range(6)]
+        people += [(Sex.MALE, index < 2) for index in range(3)]
+        for index, (sex, hired) in enumerate(people):
+            application = scored_application(
+                opening,
+                f"p{index}@example.com",
+                {L: 70},
+                status=HIRED if hired else REJECTED,
+            )
+            db.session.add(
+                DemographicResponse(
+                    user_id=application.candidate_id,
+                    sex=sex,
+                    race_ethnicity=RaceEthnicity.WHITE,
+                )
+            )
+        db.session.commit()
+        opening_id = opening.id
+        sections = {s.title: s for s in fairness_report([opening_id])}
+        by_sex = {r.category: r for r in sections["hired"].tables["sex"]}
+        assert by_sex["male"].impact_ratio == pytest.approx(0.8)
+        assert by_sex["male"].flagged is False
+    log_in(client, "admin@example.com")
+    page = client.get(f"/recruit/openings/{opening_id}/fairness").get_data(as_text=True)
+    hired_by_sex = page[page.index("By sex") : page.index("</table>")]
+    assert "0.80" in hired_by_sex
+    assert "under 0.8" not in hired_by_sex
+
+
 def test_pages_and_pdf(app: Flask, client: FlaskClient) -> None:
     with app.app_context():
         make_user("rec@example.com", "recruiter")
@@ -216,6 +250,33 @@ def test_pages_and_pdf(app: Flask, client: FlaskClient) -> None:
     assert "Language proficiency" in text
     assert "75%" in text
     assert "Not enough data" in text
+    # The score histograms: a heading, both axis titles and every band label.
+    assert "Scores of Language proficiency" in text
+    assert "Language scores: en" in text
+    assert "Score (bands of 10 points)" in text
+    assert "Number of applications" in text
+    for low in range(0, 100, 10):
+        assert f"{low}–{low + 10}" in text, low
+
+
+def test_pdf_histogram_shows_small_counts() -> None:
+    from reportlab.graphics.shapes import Rect, String
+
+    from recruit.reports import MIN_BAR_HEIGHT, histogram_drawing
+
+    counts = [0, 1, 0, 2, 0, 0, 0, 0, 0, 500]
+    drawing = histogram_drawing(counts)
+    bars = [shape for shape in drawing.contents if isinstance(shape, Rect)]
+    # One bar per non-empty band; a single application among 500 is still seen.
+    assert len(bars) == 3
+    heights = sorted(bar.height for bar in bars)
+    assert heights[0] >= MIN_BAR_HEIGHT
+    assert heights[2] > heights[1]
+    texts = [shape.text for shape in drawing.contents if isinstance(shape, String)]
+    assert "1" in texts
+    assert "2" in texts
+    assert "500" in texts
+    assert "0" in texts  # the value axis starts at 0
 
 
 def test_demo_funnel_seeds_once(app: Flask, client: FlaskClient) -> None:

@@ -26,17 +26,27 @@ def test_token_page_shows_token_once(app: Flask, client: FlaskClient) -> None:
     with app.app_context():
         make_user("rec@example.com", "recruiter")
     log_in(client, "rec@example.com")
-    page = client.post(
+    created = client.post(
         "/recruit/tokens",
         data={
             "csrf_token": csrf_token(client, "/recruit/tokens"),
             "name": "ATS",
             "days": "30",
         },
-    ).get_data(as_text=True)
+    )
+    # Post/Redirect/Get: a reload of the page that follows creates nothing.
+    assert created.status_code == 303
+    assert created.location.endswith("/recruit/tokens")
+    assert 'value="flt_' not in created.get_data(as_text=True)
+    shown = client.get(created.location)
+    assert shown.headers["Cache-Control"] == "no-store"
+    page = shown.get_data(as_text=True)
     token = re.search(r'value="(flt_[^"]+)"', page).group(1)
-    assert token not in client.get("/recruit/tokens").get_data(as_text=True)
+    reloaded = client.get("/recruit/tokens").get_data(as_text=True)
+    assert token not in reloaded
+    assert "Copy it now" not in reloaded
     with app.app_context():
+        assert db.session.query(ApiToken).count() == 1
         row = db.session.scalar(select(ApiToken))
         assert row.digest != token
         assert token not in row.digest
@@ -117,3 +127,19 @@ def test_stage_changes_cursor(app: Flask) -> None:
     assert rest["next"] is None
     ids = [i["transition_id"] for i in page["items"] + rest["items"]]
     assert ids == sorted(ids)
+
+
+def test_bad_filter_is_a_400_naming_the_field(app: Flask) -> None:
+    client = app.test_client()
+    with app.app_context():
+        recruiter = make_user("rec@example.com", "recruiter")
+        _row, token = create_token(recruiter, "ATS", 30)
+        opening_id = opening_with_weights().id
+    response = client.get(
+        f"/api/v1/openings/{opening_id}/applications?composite_min=abc&cefr_min=Z1",
+        headers=bearer(token),
+    )
+    assert response.status_code == 400
+    fields = response.get_json()["fields"]
+    assert fields["composite_min"] == "“abc” is not a number from 0 to 100."
+    assert fields["cefr_min"] == "“Z1” is not a CEFR band (A1 to C2)."

@@ -8,14 +8,20 @@ from email import policy
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
+from celery.signals import before_task_publish
 from flask import Flask
 from sqlalchemy import select
 
 from app import db
 from recruit.decisions import advance, reject
-from recruit.models import Notification, NotificationStatus, StageKind
+from recruit.demo import seed_demo
+from recruit.models import Notification, NotificationStatus, StageKind, StageResult
 from recruit.notifications import notify, outbox_dir
-from recruit.tasks import notify_stage_finished, send_notification
+from recruit.tasks import (
+    dispatch_transitions,
+    notify_stage_finished,
+    send_notification,
+)
 from tests.conftest import build_app, make_user
 from tests.recruit.ranking_factories import opening_with_weights, scored_application
 
@@ -236,3 +242,42 @@ def test_overridden_stage_is_not_reported_failed(app: Flask) -> None:
     page = client.get(f"/me/applications/{application_id}").get_data(as_text=True)
     assert "Not passed" not in page
     assert "You did not pass" not in page
+
+
+def test_seed_demo_sends_no_email(app: Flask) -> None:
+    published: list[tuple[str, list]] = []
+
+    def keep(sender: str, body: tuple, **_kwargs: object) -> None:
+        published.append((sender, list(body[0])))
+
+    before_task_publish.connect(keep, weak=False)
+    try:
+        with app.app_context():
+            # An account outside the demo data, which gets emails about real people.
+            make_user("rec@example.com", "recruiter")
+            seed_demo()
+    finally:
+        before_task_publish.disconnect(keep)
+    tasks = app.extensions["celery"].tasks
+    with app.app_context():
+        # Run what seeding queued, as the worker would, except scoring and emails.
+        followups = [
+            (name, args)
+            for name, args in published
+            if name in (notify_stage_finished.name, dispatch_transitions.name)
+        ]
+        assert any(name == notify_stage_finished.name for name, _args in followups)
+        for name, args in followups:
+            tasks[name].apply(args=args).get()
+        # Stages the worker completes later, such as the scored language stage.
+        for result_id in db.session.scalars(select(StageResult.id)):
+            notify_stage_finished.apply(args=[result_id]).get()
+        assert db.session.query(Notification).count() == 0
+        assert not outbox_dir().exists() or not any(outbox_dir().iterdir())
+        # The same task does email about a candidate outside the demo data.
+        real = scored_application(
+            opening_with_weights(), "real@example.com", {StageKind.LANGUAGE: 70}
+        )
+        notify_stage_finished.apply(args=[real.stage_results[0].id]).get()
+        emails = db.session.scalars(select(Notification)).all()
+        assert [n.recipient for n in emails] == ["rec@example.com"]

@@ -188,6 +188,58 @@ def test_page_filters_by_query_string(app: Flask, client: FlaskClient) -> None:
     assert 'for="f-stage"' in body  # every filter has a label
 
 
+def test_bad_filters_show_messages(app: Flask, client: FlaskClient) -> None:
+    with app.app_context():
+        make_user("rec@example.com", "recruiter")
+        opening = opening_with_weights()
+        scored_application(opening, "ana@example.com", {L: 85})
+        opening_id = opening.id
+        language_stage = opening.stage(L).id
+    log_in(client, "rec@example.com")
+    cases = [
+        ("composite_min=abc", "f-cmin", "“abc” is not a number from 0 to 100."),
+        ("composite_max=150", "f-cmax", "“150” is not a number from 0 to 100."),
+        (
+            "composite_min=80&composite_max=20",
+            "f-cmax",
+            "The maximum (20) is below the minimum (80).",
+        ),
+        (
+            f"min_{language_stage}=90&max_{language_stage}=10",
+            f"f-max-{language_stage}",
+            "The maximum (10) is below the minimum (90).",
+        ),
+        (f"min_{language_stage}=x", f"f-min-{language_stage}", "“x” is not a number"),
+        ("cefr_min=D9", "f-cefr", "“D9” is not a CEFR band (A1 to C2)."),
+        ("applied_from=2026-13-45", "f-from", "“2026-13-45” is not a date"),
+        (
+            "applied_from=2026-03-05&applied_to=2026-03-01",
+            "f-to",
+            "This date is before the “Applied from” date.",
+        ),
+        ("language=english", "f-language", "“english” is not an ISO 639-1 code"),
+        ("stage=99999", "f-stage", "Unknown stage 99999."),
+        ("status=lost", "f-status", "Unknown status “lost”."),
+        ("sort=salary", "f-sort", "Unknown sort order “salary”."),
+    ]
+    unfiltered = client.get(f"/recruit/openings/{opening_id}").get_data(as_text=True)
+    assert "<bdi>ana</bdi>" in unfiltered
+    assert 'class="error"' not in unfiltered
+    for query, field_id, message in cases:
+        response = client.get(f"/recruit/openings/{opening_id}?{query}")
+        assert response.status_code == 200, query
+        page = response.get_data(as_text=True)
+        assert f'id="{field_id}-error"' in page, query
+        assert message in page, query
+        assert f'aria-describedby="{field_id}-error"' in page, query
+        # A list that ignores a filter would mislead, so none is shown.
+        assert "<bdi>ana</bdi>" not in page, query
+        assert "Correct the filters marked below" in page, query
+        export = client.get(f"/recruit/openings/{opening_id}/ranking.csv?{query}")
+        assert export.status_code == 303, query
+        assert "/ranking.csv" not in export.location, query
+
+
 def test_page_query_count_is_flat(app: Flask, client: FlaskClient) -> None:
     with app.app_context():
         make_user("rec@example.com", "recruiter")

@@ -25,9 +25,12 @@ from recruit.models import (
     User,
 )
 from recruit.notifications import outbox_dir
+from recruit.ranking import rerank_opening
+from recruit.services import ranking
 from recruit.tasks import notify_stage_finished, send_notification
 from tests.conftest import csrf_token, log_in, make_user
 from tests.factories import funnel_opening
+from tests.recruit.ranking_factories import scored_application
 
 GOOD_FORM = {
     "country": "US",
@@ -226,6 +229,9 @@ def test_passed_screening_advances_to_language(
         result = application.result_for(application.opening.stage(StageKind.SCREENING))
         assert result.score == 100.0
         assert result.passed is True
+        # A passed screening of weight 0 is a verdict, not a composite of 100.
+        assert application.composite_score is None
+        assert application.knocked_out is False
         screening = db.session.scalar(select(Screening))
         assert screening.languages == [
             {"code": "en", "level": "C1"},
@@ -244,19 +250,25 @@ def test_passed_screening_advances_to_language(
         assert db.session.query(Screening).count() == 1
 
 
+def fail_night_shift_question(
+    client: FlaskClient, opening_id: int
+) -> tuple[int, KnockoutQuestion]:
+    """Apply and answer "no" to the night-shift knock-out question."""
+    application_id = apply(client, opening_id)
+    answers = knockout_answers()
+    night = db.session.scalar(select(KnockoutQuestion).filter_by(position=2))
+    answers[f"question_{night.id}"] = "no"
+    sent = send_screening(client, application_id, {**GOOD_FORM, **answers})
+    assert sent.status_code == 302
+    return application_id, night
+
+
 def test_failed_knockout_closes_application(
     app: Flask, client: FlaskClient, opening_id: int
 ) -> None:
     log_in(client, "cand@example.com")
     with app.app_context():
-        application_id = apply(client, opening_id)
-        answers = knockout_answers()
-        night = db.session.scalar(select(KnockoutQuestion).filter_by(position=2))
-        answers[f"question_{night.id}"] = "no"
-        assert (
-            send_screening(client, application_id, {**GOOD_FORM, **answers}).status_code
-            == 302
-        )
+        application_id, night = fail_night_shift_question(client, opening_id)
         application = db.session.get(Application, application_id)
         assert application.status == ApplicationStatus.REJECTED
         assert application.current_stage.kind == StageKind.SCREENING
@@ -294,6 +306,52 @@ def test_failed_knockout_closes_application(
     )
     assert "Closed by a knock-out question" in page
     assert "Cannot work the monthly night-shift week." in page
+
+
+def test_knockout_has_no_composite_and_ranks_last(
+    app: Flask, client: FlaskClient, opening_id: int
+) -> None:
+    log_in(client, "cand@example.com")
+    with app.app_context():
+        application_id, night = fail_night_shift_question(client, opening_id)
+        opening = db.session.get(Opening, opening_id)
+        low = scored_application(
+            opening, "low@example.com", {StageKind.LANGUAGE: 55.0}, name="Low Scorer"
+        )
+        unscored = scored_application(opening, "new@example.com", {}, name="Not Yet")
+        # Below the language pass mark: knocked out, but with a real composite.
+        failing = scored_application(
+            opening, "fail@example.com", {StageKind.LANGUAGE: 12.0}, name="Below Mark"
+        )
+        expected = [low.id, unscored.id, failing.id, application_id]
+        for rerun in (False, True):
+            if rerun:
+                rerank_opening(opening_id)
+            application = db.session.get(Application, application_id)
+            db.session.refresh(application)
+            result = application.result_for(opening.stage(StageKind.SCREENING))
+            assert result.complete is True
+            assert result.passed is False
+            assert result.score is None
+            assert result.details["knocked_out_by"] == night.reason
+            assert application.knocked_out is True
+            assert application.composite_score is None
+        assert [a.id for a in ranking(opening)] == expected
+    recruiter = app.test_client()
+    log_in(recruiter, "rec@example.com")
+    page = recruiter.get(f"/recruit/openings/{opening_id}").get_data(as_text=True)
+    row = page[page.index("Cand One") :]
+    row = row[: row.index("</tr>")]
+    assert "knocked out" in row
+    assert night.reason in row
+    # The composite column shows the verdict, with no number in bold.
+    assert "<strong>" not in row
+    assert page.index("Below Mark") < page.index("Cand One")
+    by_composite = recruiter.get(
+        f"/recruit/openings/{opening_id}?sort=composite&dir=asc"
+    ).get_data(as_text=True)
+    assert by_composite.index("Below Mark") < by_composite.index("Cand One")
+    assert by_composite.index("Low Scorer") < by_composite.index("Cand One")
 
 
 def rate(client: FlaskClient, application_id: int, ratings: dict[int, int], **extra):
@@ -408,3 +466,80 @@ def test_candidate_cannot_open_scorecards(
         from recruit.models import Scorecard
 
         assert db.session.query(Scorecard).count() == 0
+
+
+def test_decision_log_has_scorecards_and_screening(
+    app: Flask, client: FlaskClient, opening_id: int
+) -> None:
+    log_in(client, "cand@example.com")
+    with app.app_context():
+        application_id = apply(client, opening_id)
+        sent = send_screening(
+            client, application_id, {**GOOD_FORM, **knockout_answers()}
+        )
+        assert sent.status_code == 302
+        application = db.session.get(Application, application_id)
+        application.current_stage = application.opening.stage(StageKind.INTERVIEW)
+        db.session.commit()
+        candidate_id = application.candidate_id
+        ids = competency_ids()
+        questions = db.session.scalars(
+            select(KnockoutQuestion).order_by(KnockoutQuestion.position)
+        ).all()
+        question_texts = [question.text for question in questions]
+    recruiter = app.test_client()
+    log_in(recruiter, "rec@example.com")
+    rated = rate(
+        recruiter,
+        application_id,
+        {ids[0]: 4, ids[1]: 2},
+        notes="Calm with the angry caller.",
+        **{f"note_{ids[1]}": "Missed the refund step."},
+    )
+    assert rated.status_code == 302
+    exported = recruiter.get(f"/recruit/candidates/{candidate_id}/decision-log.json")
+    assert exported.status_code == 200
+    entries = exported.get_json()["entries"]
+    kinds = [entry["kind"] for entry in entries]
+    assert "screening" in kinds
+    assert "interview_scorecard" in kinds
+    screening = next(e for e in entries if e["kind"] == "screening")
+    assert screening["passed"] is True
+    assert screening["author"] == "cand@example.com"
+    assert [a["question"] for a in screening["answers"]] == question_texts
+    assert all(answer["accepted"] for answer in screening["answers"])
+    card = next(e for e in entries if e["kind"] == "interview_scorecard")
+    assert card["author"] == "rec@example.com"
+    assert card["notes"] == "Calm with the angry caller."
+    assert [r["rating"] for r in card["ratings"]] == [4, 2]
+    assert card["ratings"][0]["competency"] == "Customer focus"
+    assert card["ratings"][1]["note"] == "Missed the refund step."
+    text = recruiter.get(
+        f"/recruit/candidates/{candidate_id}/decision-log.csv"
+    ).get_data(as_text=True)
+    assert "interview_scorecard" in text
+    assert "Missed the refund step." in text
+    assert question_texts[0] in text
+
+
+def test_decision_log_has_knockout_outcome(
+    app: Flask, client: FlaskClient, opening_id: int
+) -> None:
+    log_in(client, "cand@example.com")
+    with app.app_context():
+        application_id, night = fail_night_shift_question(client, opening_id)
+        candidate_id = db.session.get(Application, application_id).candidate_id
+        night_text, night_reason = night.text, night.reason
+    recruiter = app.test_client()
+    log_in(recruiter, "rec@example.com")
+    entries = recruiter.get(
+        f"/recruit/candidates/{candidate_id}/decision-log.json"
+    ).get_json()["entries"]
+    screening = next(e for e in entries if e["kind"] == "screening")
+    assert screening["passed"] is False
+    assert screening["reason"] == night_reason
+    outcomes = {a["question"]: a["accepted"] for a in screening["answers"]}
+    assert outcomes[night_text] is False
+    assert sum(1 for accepted in outcomes.values() if not accepted) == 1
+    failed = next(a for a in screening["answers"] if a["question"] == night_text)
+    assert failed["answer"] == "no"

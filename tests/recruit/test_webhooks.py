@@ -7,11 +7,15 @@ import hmac
 import json
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from celery.contrib.testing.worker import start_worker
+from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from app import db
@@ -25,7 +29,7 @@ from recruit.models import (
 )
 from recruit.tasks import backoff_delay, dispatch_transitions
 from recruit.webhooks import SIGNATURE_HEADER, publish, sign, signature_header, verify
-from tests.conftest import build_app, make_user
+from tests.conftest import build_app, csrf_token, log_in, make_user
 from tests.recruit.ranking_factories import opening_with_weights, scored_application
 
 SECRET = "whsec-test"
@@ -173,3 +177,153 @@ def test_redirect_is_a_failed_delivery(tmp_path: Path) -> None:
             assert delivery.attempts == 1
     finally:
         server.shutdown()
+
+
+class SlowFirstReceiver(BaseHTTPRequestHandler):
+    """Answer the first POST after the sender has timed out, later ones at once."""
+
+    received: list[tuple[dict[str, str], bytes]] = []
+    delay_s = 2.0
+
+    def do_POST(self) -> None:  # noqa: N802
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).received.append((dict(self.headers), body))
+        if len(type(self).received) == 1:
+            time.sleep(type(self).delay_s)
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+
+class FailingReceiver(BaseHTTPRequestHandler):
+    """Answers every POST with HTTP 500."""
+
+    received: list[float] = []
+
+    def do_POST(self) -> None:  # noqa: N802
+        self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).received.append(time.monotonic())
+        self.send_response(500)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+
+def serve(handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def worker_app(tmp_path: Path, **config: object) -> Flask:
+    return build_app(
+        tmp_path,
+        CELERY_BROKER_URL=f"sqla+sqlite:///{tmp_path / 'broker.sqlite'}",
+        CELERY_RESULT_BACKEND=f"db+sqlite:///{tmp_path / 'results.sqlite'}",
+        **config,
+    )
+
+
+@contextmanager
+def worker_running(app: Flask) -> Iterator[None]:
+    """Run a real Celery worker thread and an app context around the block."""
+    worker = start_worker(
+        app.extensions["celery"],
+        pool="solo",
+        perform_ping_check=False,
+        shutdown_timeout=30,
+    )
+    with worker, app.app_context():
+        yield
+
+
+def wait_for_delivery(predicate: Callable[[WebhookDelivery], bool]) -> WebhookDelivery:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        db.session.expire_all()
+        delivery = db.session.scalar(select(WebhookDelivery))
+        if delivery is not None and predicate(delivery):
+            return delivery
+        time.sleep(0.2)
+    pytest.fail(f"delivery never reached the expected state: {delivery}")
+
+
+def toggle(client: FlaskClient, webhook_id: int) -> None:
+    token = csrf_token(client, "/recruit/webhooks")
+    toggled = client.post(
+        f"/recruit/webhooks/{webhook_id}/toggle", data={"csrf_token": token}
+    )
+    assert toggled.status_code == 302
+
+
+@pytest.mark.slow
+def test_paused_hook_then_timeout_keeps_delivery_id(tmp_path: Path) -> None:
+    SlowFirstReceiver.received = []
+    server = serve(SlowFirstReceiver)
+    app = worker_app(tmp_path, WEBHOOK_TIMEOUT_S=0.5, WEBHOOK_RETRY_BASE_S=0.2)
+    client = app.test_client()
+    url = f"http://127.0.0.1:{server.server_port}/ats-hooks"
+    try:
+        with worker_running(app):
+            make_user("admin@example.com", "admin")
+            hook = Webhook(url=url, secret=SECRET, events=["hired"])
+            db.session.add(hook)
+            db.session.commit()
+            assert publish("hired", "hire:7", {"application_id": 7}) == 1
+            # Paused before the worker gets the delivery: nothing is sent.
+            hook.active = False
+            db.session.commit()
+            paused = wait_for_delivery(lambda d: d.last_error == "webhook paused")
+            assert paused.status == DeliveryStatus.PENDING
+            assert paused.attempts == 0
+            assert SlowFirstReceiver.received == []
+            log_in(client, "admin@example.com")
+            toggle(client, hook.id)
+            delivered = wait_for_delivery(
+                lambda d: d.status == DeliveryStatus.DELIVERED
+            )
+            assert delivered.attempts == 2
+            delivery_id = delivered.id
+    finally:
+        server.shutdown()
+    assert len(SlowFirstReceiver.received) == 2
+    first, retry = SlowFirstReceiver.received
+    for headers, _body in (first, retry):
+        assert headers["Frontline-Delivery"] == str(delivery_id)
+        assert headers["Idempotency-Key"] == str(delivery_id)
+    assert json.loads(first[1])["id"] == json.loads(retry[1])["id"] == "hire:7"
+
+
+@pytest.mark.slow
+def test_retries_stop_at_maximum(tmp_path: Path) -> None:
+    FailingReceiver.received = []
+    server = serve(FailingReceiver)
+    app = worker_app(tmp_path, WEBHOOK_RETRY_BASE_S=0.2, WEBHOOK_MAX_RETRIES=2)
+    client = app.test_client()
+    url = f"http://127.0.0.1:{server.server_port}/ats-hooks"
+    try:
+        with worker_running(app):
+            make_user("admin@example.com", "admin")
+            db.session.add(Webhook(url=url, secret=SECRET, events=["hired"]))
+            db.session.commit()
+            assert publish("hired", "hire:8", {"application_id": 8}) == 1
+            db.session.commit()
+            failed = wait_for_delivery(lambda d: d.status == DeliveryStatus.FAILED)
+            assert failed.attempts == 3
+            assert failed.last_status_code == 500
+            assert "HTTP 500" in failed.last_error
+    finally:
+        server.shutdown()
+    assert len(FailingReceiver.received) == 3
+    first, second, third = FailingReceiver.received
+    # Back-off: 0.2 s before the first retry, 0.4 s before the second.
+    assert second - first >= 0.2
+    assert third - second >= 0.4
+    log_in(client, "admin@example.com")
+    page = client.get("/recruit/webhooks").get_data(as_text=True)
+    deliveries = page[page.index("Latest deliveries") :]
+    assert url in deliveries
+    assert "failed" in deliveries

@@ -73,6 +73,39 @@ def test_impact_ratios_by_hand() -> None:
     assert rows["unknown"].small is False
 
 
+@pytest.mark.parametrize(
+    ("reference", "other", "flagged"),
+    [
+        ((5, 6), (2, 3), False),  # (2/3) / (5/6) is exactly 0.8
+        ((10, 10), (8, 10), False),  # 0.8 / 1.0
+        ((5, 12), (1, 3), False),  # (1/3) / (5/12) is exactly 0.8
+        ((7, 10), (14, 25), False),  # 0.56 / 0.7 is exactly 0.8
+        ((10, 10), (79, 100), True),
+        ((500, 600), (199, 300), True),  # 0.796
+    ],
+)
+def test_impact_ratio_boundary(
+    reference: tuple[int, int], other: tuple[int, int], flagged: bool
+) -> None:
+    rows = {row.category: row for row in impact_table({"a": reference, "b": other})}
+    assert rows["a"].impact_ratio == 1.0
+    assert rows["b"].flagged is flagged
+
+
+def test_small_category_boundary() -> None:
+    # 1 of 50 known people is exactly 2%: listed with a ratio and not small.
+    exact = {row.category: row for row in impact_table({"a": (10, 49), "b": (1, 1)})}
+    assert exact["b"].small is False
+    assert exact["b"].impact_ratio is not None
+    # 1 of 51 is under 2%: still listed with its counts, but marked small.
+    under = {row.category: row for row in impact_table({"a": (10, 50), "b": (1, 1)})}
+    assert under["b"].small is True
+    assert under["b"].total == 1
+    assert under["b"].rate == 1.0
+    assert under["b"].impact_ratio is None
+    assert under["a"].impact_ratio == 1.0
+
+
 def test_scoring_rates_by_hand() -> None:
     rows = [("a", 10.0), ("a", 20.0), ("a", 90.0), ("b", 60.0), ("b", 70.0)]
     middle, counts = scoring_counts(rows)
