@@ -24,6 +24,12 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import DateTime, Enum, MetaData, TypeDecorator, event
 from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.exc import (
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+)
 from sqlalchemy.orm import DeclarativeBase
 
 ROOT = Path(__file__).resolve().parent
@@ -100,6 +106,23 @@ babel = Babel()
 log = logging.getLogger(__name__)
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
+
+# Errors of a database that cannot be reached or dropped the connection. A
+# request that meets one gets a 503, and a task retries later.
+DATABASE_UNAVAILABLE_ERRORS = (OperationalError, DisconnectionError, InterfaceError)
+# Celery task options for tasks without a retry of their own: a task that
+# meets a database outage runs again after 2, 4, 8 ... s (with jitter, at most
+# 5 min apart) instead of being lost.
+RETRY_ON_DATABASE_OUTAGE: dict[str, Any] = {
+    "autoretry_for": DATABASE_UNAVAILABLE_ERRORS,
+    "retry_backoff": 2,
+    "retry_backoff_max": 300,
+    "max_retries": 8,
+}
+# Seconds a client is told to wait before it sends the request again.
+RETRY_AFTER_S = 10
+# Seconds to wait for a new PostgreSQL connection before the request fails.
+DATABASE_CONNECT_TIMEOUT_S = 10
 
 # Environment variable -> (config key, parser). Each switches one part for scale.
 ENVIRONMENT_SETTINGS: dict[str, tuple[str, Any]] = {
@@ -267,10 +290,16 @@ def load_config(app: Flask, overrides: dict[str, Any] | None) -> None:
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(
         app.config["SQLALCHEMY_DATABASE_URI"]
     )
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
+        app.config["SQLALCHEMY_DATABASE_URI"],
+        app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
+    )
     app.config["MAX_CONTENT_LENGTH"] = int(app.config["MAX_UPLOAD_MB"] * 1024 * 1024)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = ensure_secret_key(app.instance_path)
-    app.config["CELERY"] = celery_settings(app.config)
+    app.config["CELERY"] = merge_celery_settings(
+        celery_settings(app.config), app.config.get("CELERY", {})
+    )
 
 
 def normalise_database_url(url: str) -> str:
@@ -279,6 +308,37 @@ def normalise_database_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+def engine_options(url: str, configured: dict[str, Any]) -> dict[str, Any]:
+    """SQLAlchemy engine options: a connection is tested before each checkout.
+
+    After a database restart or a network cut the pool holds dead connections;
+    ``pool_pre_ping`` replaces them, so the next request succeeds without a
+    restart of the app. A PostgreSQL connection attempt gives up after
+    ``DATABASE_CONNECT_TIMEOUT_S``. ``configured`` (``SQLALCHEMY_ENGINE_OPTIONS``
+    from the instance config) wins over both.
+    """
+    options: dict[str, Any] = {"pool_pre_ping": True}
+    if url.startswith("postgresql"):
+        options["connect_args"] = {"connect_timeout": DATABASE_CONNECT_TIMEOUT_S}
+    return {**options, **configured}
+
+
+def merge_celery_settings(
+    settings: dict[str, Any], configured: dict[str, Any]
+) -> dict[str, Any]:
+    """Apply the ``CELERY`` dict of the instance config over the built settings.
+
+    ``broker_transport_options`` is merged key by key, so that setting e.g. a
+    Redis ``visibility_timeout`` keeps the rest.
+    """
+    merged = {**settings, **configured}
+    merged["broker_transport_options"] = {
+        **settings["broker_transport_options"],
+        **configured.get("broker_transport_options", {}),
+    }
+    return merged
 
 
 def celery_settings(config: dict[str, Any]) -> dict[str, Any]:
@@ -440,6 +500,27 @@ def register_web_hooks(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Any:
         return render_error(error.code or 500, error.description or error.name)
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(DisconnectionError)
+    @app.errorhandler(InterfaceError)
+    def database_unavailable(error: Exception) -> Any:
+        from flask import g
+
+        with contextlib.suppress(SQLAlchemyError):
+            db.session.rollback()
+        # The page is rendered as for a visitor: loading the user, or reading
+        # the attributes that the rollback expired, would query the database.
+        g._login_user = login_manager.anonymous_user()
+        log.warning(
+            "database unavailable on %s %s: %s", request.method, request.path, error
+        )
+        page, code = render_error(
+            503,
+            "The service cannot reach its database for a moment. Nothing saved "
+            f"before is lost; try again in {RETRY_AFTER_S} seconds.",
+        )
+        return page, code, {"Retry-After": str(RETRY_AFTER_S)}
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception) -> Any:
