@@ -1,8 +1,9 @@
 """PostgreSQL out of reach for a while: requests get a clean 503, nothing saved is
 lost, and the app and the worker carry on once the database is back.
 
-The app reaches its own PostgreSQL database through a loopback TCP proxy; the
-test stops the proxy (connections refused, open ones reset) and starts it again.
+The app reaches its own PostgreSQL database through a loopback TCP proxy. The
+test stops the proxy, which refuses new connections and resets open ones, and
+starts it again.
 """
 
 from __future__ import annotations
@@ -110,7 +111,8 @@ def test_requests_during_outage_get_503(
             json_expected=True,
         )
         # The page's script autosaves with Accept: application/json and keeps the
-        # text in localStorage until a save succeeds; the 503 tells it when to retry.
+        # text in localStorage until a save succeeds. The 503's Retry-After sets
+        # when it sends the text again.
         assert_clean_503(
             autosave(client, attempt_id, writing, LONGER_DRAFT, token),
             json_expected=True,
@@ -147,7 +149,7 @@ def test_requests_during_outage_get_503(
     status = client.get(f"/attempts/{attempt_id}/status", headers=JSON)
     assert status.json["items"][str(read_aloud)]["status"] == "submitted"
 
-    # Connections cut while the pool holds them idle: the next request gets a
+    # Connections cut while they are idle in the pool: the next request gets a
     # fresh one instead of an error.
     proxy.stop()
     proxy.start()

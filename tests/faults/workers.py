@@ -1,4 +1,4 @@
-"""Real ``frontline worker`` processes for fault tests, and polling with a deadline."""
+"""Real ``frontline worker`` processes for fault tests, their settings, and polling."""
 
 from __future__ import annotations
 
@@ -13,13 +13,61 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
 
-from tests.conftest import ROOT
+from app import db
+from assessments.models import Response, ResponseStatus, Score
+from tests.assessments.test_flow import start
+from tests.conftest import ROOT, log_in, make_user
+from tests.factories import language_opening
 
 T = TypeVar("T")
 
 # Variables of the surrounding shell that would override the instance config.
 _CONFIG_VARIABLES = ("DATABASE_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND")
+
+
+def redis_settings(
+    tmp_path: Path, queue: str, broker_url: str, **transport_options: Any
+) -> dict[str, Any]:
+    """Settings shared by a test's app and its worker processes, on SQLite and Redis.
+
+    Every Redis key, the set of unacknowledged messages included, starts with
+    the test's own queue name, so that ``redis_queue`` deletes them afterwards.
+    """
+    return {
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'frontline.sqlite'}",
+        "UPLOAD_DIR": str(tmp_path / "uploads"),
+        "CELERY_BROKER_URL": broker_url,
+        "CELERY_RESULT_BACKEND": "cache+memory://",
+        "LOG_LEVEL": "INFO",
+        "CELERY": {
+            "task_default_queue": queue,
+            "broker_transport_options": {
+                "global_keyprefix": f"{queue}:",
+                **transport_options,
+            },
+        },
+    }
+
+
+def candidate_attempt(app: Flask) -> tuple[FlaskClient, int, list[int]]:
+    """Log a new candidate in and start the language assessment of a new opening.
+
+    Returns the candidate's client, the attempt id and the item ids (writing,
+    read aloud, open answer).
+    """
+    with app.app_context():
+        make_user("cand@example.com", "candidate")
+        opening_id = language_opening().id
+    client = app.test_client()
+    log_in(client, "cand@example.com")
+    with app.app_context():
+        attempt_id, items = start(client, opening_id)
+    return client, attempt_id, items
 
 
 def write_instance_config(instance_dir: Path, settings: dict[str, Any]) -> None:
@@ -88,3 +136,13 @@ def wait_for(
     if log_path is not None and log_path.exists():
         worker_log = "\nworker log (end):\n" + log_path.read_text()[-4000:]
     pytest.fail(f"{what} did not happen within {timeout_s:.0f} s{worker_log}")
+
+
+def response_state(app: Flask, response_id: int) -> tuple[ResponseStatus, int, int]:
+    """Return the status, the scoring runs and the number of score rows."""
+    with app.app_context():
+        response = db.session.get(Response, response_id)
+        scores = db.session.scalar(
+            select(func.count()).select_from(Score).filter_by(response_id=response_id)
+        )
+        return response.status, response.scoring_runs, scores
