@@ -126,6 +126,8 @@ def _send_after_commit(session: Session) -> None:
         result_id = inspect(result).identity
         if result_id:
             queued.append((tasks.notify_stage_finished, (result_id[0],)))
+    # NOTE: dispatch_transitions and notify_stage_finished leave no row behind
+    # for a sweep, so while the broker is down their webhooks and emails are lost.
     for task, args in queued:
         try:
             task.apply_async(args=list(args), retry=False)
