@@ -9,8 +9,11 @@ answered, as by a hung broker).
 
 from __future__ import annotations
 
+import json
 import threading
+from collections.abc import Iterator
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +23,18 @@ from sqlalchemy import select
 
 from app import db
 from assessments.models import Response, ResponseStatus
-from recruit.models import Application, Notification, NotificationStatus
-from tests.assessments.test_flow import post_audio, post_text, start
+from recruit.models import (
+    Application,
+    DeliveryStatus,
+    Notification,
+    NotificationStatus,
+    StageTransition,
+    Webhook,
+    WebhookDelivery,
+)
+from recruit.tasks import requeue_pending
+from tests.assessments.test_flow import post_audio, post_text
 from tests.conftest import build_app, csrf_token, log_in, make_user, redis_queue
-from tests.factories import language_opening
 from tests.faults.proxy import TcpProxy
 from tests.faults.workers import (
     candidate_attempt,
@@ -114,7 +125,8 @@ def test_answers_wait_for_broker(
         assert (Path(app.config["UPLOAD_DIR"]) / recording.audio_key).is_file()
         response_ids = [r.id for r in responses]
 
-    # The broker is back; the worker's sweep queues the waiting answers at start.
+    # The broker is back; the worker's sweep queues the waiting answers once the
+    # worker is ready.
     proxy.stop()
     proxy.start()
     log_path = instance_dir.parent / "worker.log"
@@ -135,17 +147,48 @@ def test_answers_wait_for_broker(
             assert db.session.get(Response, response_id).queued_at is not None
 
 
-def test_email_waits_for_broker(outage: tuple[Flask, Path, TcpProxy]) -> None:
-    """A rejection email recorded while the broker is down is sent by the sweep."""
+class Receiver(BaseHTTPRequestHandler):
+    """A webhook receiver that accepts every POST and keeps its body."""
+
+    bodies: list[dict[str, Any]] = []
+
+    def do_POST(self) -> None:  # noqa: N802
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).bodies.append(json.loads(body))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+
+@pytest.fixture
+def receiver_url() -> Iterator[str]:
+    Receiver.bodies = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/hooks"
+    finally:
+        server.shutdown()
+        thread.join(timeout=30)
+
+
+def test_outbox_waits_for_broker(
+    outage: tuple[Flask, Path, TcpProxy], receiver_url: str
+) -> None:
+    """A rejection while the broker is down: its email and its webhook event are
+    recorded at once and sent by the sweep once the broker is back."""
     app, instance_dir, proxy = outage
     with app.app_context():
         make_user("rec@example.com", "recruiter")
-        make_user("cand@example.com", "candidate")
-        opening_id = language_opening().id
-    candidate = app.test_client()
-    log_in(candidate, "cand@example.com")
+        db.session.add(
+            Webhook(url=receiver_url, secret="whsec-test", events=["stage_changed"])
+        )
+        db.session.commit()
+    candidate_attempt(app)
     with app.app_context():
-        start(candidate, opening_id)
         application_id = db.session.scalars(select(Application.id)).one()
     recruiter = app.test_client()
     log_in(recruiter, "rec@example.com")
@@ -168,24 +211,41 @@ def test_email_waits_for_broker(outage: tuple[Flask, Path, TcpProxy]) -> None:
         assert notification.template == "rejected"
         assert notification.status == NotificationStatus.PENDING
         notification_id = notification.id
+        rejection_id = db.session.scalars(
+            select(StageTransition.id).filter_by(to_status="rejected")
+        ).one()
+        deliveries = db.session.scalars(
+            select(WebhookDelivery).filter_by(event_key=f"transition:{rejection_id}")
+        ).all()
+        assert len(deliveries) == 1
+        assert deliveries[0].status == DeliveryStatus.PENDING
+        delivery_id = deliveries[0].id
 
     proxy.start()
     log_path = instance_dir.parent / "worker.log"
     with worker_process(instance_dir, log_path):
-        # The worker's sweep queues pending emails older than 30 minutes; this
-        # test runs the same sweep with no age limit instead of waiting.
+        # The worker's sweep queues emails and deliveries still pending after 30
+        # minutes; this test runs the same sweep with no age limit instead.
         with app.app_context():
-            from recruit.tasks import requeue_pending
-
-            assert requeue_pending(stale_after=timedelta(0)) == 1
+            queued = requeue_pending(stale_after=timedelta(0))
+        # The email, and the deliveries of the application's two stage changes.
+        assert queued == 3
 
         def sent() -> bool:
             with app.app_context():
-                status = db.session.get(Notification, notification_id).status
-                return status == NotificationStatus.SENT
+                email = db.session.get(Notification, notification_id)
+                delivery = db.session.get(WebhookDelivery, delivery_id)
+                return (
+                    email.status == NotificationStatus.SENT
+                    and delivery.status == DeliveryStatus.DELIVERED
+                )
 
-        wait_for(sent, "the rejection email being sent", WAIT_S, log_path, 0.5)
+        wait_for(sent, "the email and the webhook being sent", WAIT_S, log_path, 0.5)
 
-    outbox = list((instance_dir / "outbox").glob("*.eml"))
+    outbox = list((instance_dir / "outbox").glob("*-rejected.eml"))
     assert len(outbox) == 1
-    assert "Another candidate" not in outbox[0].read_text()
+    rejections = [
+        body for body in Receiver.bodies if body["data"]["to_status"] == "rejected"
+    ]
+    assert len(rejections) == 1
+    assert rejections[0]["id"] == f"transition:{rejection_id}"
