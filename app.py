@@ -24,6 +24,12 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import DateTime, Enum, MetaData, TypeDecorator, event
 from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.exc import (
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+)
 from sqlalchemy.orm import DeclarativeBase
 from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 from werkzeug.routing import IntegerConverter, Map
@@ -103,6 +109,23 @@ babel = Babel()
 log = logging.getLogger(__name__)
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
+
+# Errors of a database that cannot be reached or dropped the connection. A
+# request that meets one gets a 503, and a task retries later.
+DATABASE_UNAVAILABLE_ERRORS = (OperationalError, DisconnectionError, InterfaceError)
+# Celery task options for tasks without a retry of their own: a task that
+# meets a database outage runs again after a random delay of up to 2, 4, 8 ...
+# s (at most 5 min) instead of being lost.
+RETRY_ON_DATABASE_OUTAGE: dict[str, Any] = {
+    "autoretry_for": DATABASE_UNAVAILABLE_ERRORS,
+    "retry_backoff": 2,
+    "retry_backoff_max": 300,
+    "max_retries": 8,
+}
+# Seconds that a 503 response asks the client to wait (Retry-After).
+RETRY_AFTER_S = 10
+# Seconds to wait for a new PostgreSQL connection before the request fails.
+DATABASE_CONNECT_TIMEOUT_S = 10
 
 # Environment variable -> (config key, parser). Each switches one part for scale.
 ENVIRONMENT_SETTINGS: dict[str, tuple[str, Any]] = {
@@ -325,10 +348,16 @@ def load_config(app: Flask, overrides: dict[str, Any] | None) -> None:
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(
         app.config["SQLALCHEMY_DATABASE_URI"]
     )
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
+        app.config["SQLALCHEMY_DATABASE_URI"],
+        app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
+    )
     app.config["MAX_CONTENT_LENGTH"] = int(app.config["MAX_UPLOAD_MB"] * 1024 * 1024)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = ensure_secret_key(app.instance_path)
-    app.config["CELERY"] = celery_settings(app.config)
+    app.config["CELERY"] = merge_celery_settings(
+        celery_settings(app.config), app.config.get("CELERY", {})
+    )
 
 
 def normalise_database_url(url: str) -> str:
@@ -339,8 +368,53 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+def engine_options(url: str, configured: dict[str, Any]) -> dict[str, Any]:
+    """SQLAlchemy engine options: a connection is tested before each checkout.
+
+    After a database restart or a network cut the pool contains dead
+    connections. ``pool_pre_ping`` replaces them, so the next request succeeds
+    without a restart of the app. A PostgreSQL connection attempt gives up after
+    ``DATABASE_CONNECT_TIMEOUT_S``. ``configured`` (``SQLALCHEMY_ENGINE_OPTIONS``
+    from the instance config) wins over both.
+    """
+    options: dict[str, Any] = {"pool_pre_ping": True}
+    if url.startswith("postgresql"):
+        options["connect_args"] = {"connect_timeout": DATABASE_CONNECT_TIMEOUT_S}
+    return {**options, **configured}
+
+
+def merge_celery_settings(
+    settings: dict[str, Any], configured: dict[str, Any]
+) -> dict[str, Any]:
+    """Apply the ``CELERY`` dict of the instance config over the built settings.
+
+    ``broker_transport_options`` is merged key by key, so that setting e.g. a
+    Redis ``visibility_timeout`` keeps the rest.
+    """
+    merged = {**settings, **configured}
+    merged["broker_transport_options"] = {
+        **settings["broker_transport_options"],
+        **configured.get("broker_transport_options", {}),
+    }
+    return merged
+
+
+# Seconds a Redis broker may take to accept a connection or answer a command.
+# Without a limit, a publish to a Redis that accepts connections but never
+# answers waits forever, and the web request that queues a task with it.
+REDIS_SOCKET_TIMEOUT_S = 5.0
+
+
 def celery_settings(config: dict[str, Any]) -> dict[str, Any]:
     """Celery's settings: late acknowledgement, one task prefetched at a time."""
+    # A web request that cannot reach the broker fails at once instead of
+    # retrying for seconds; the answer is stored and the sweep queues it later.
+    # The socket timeouts are Redis options only, because the SQLAlchemy
+    # transport hands every other option to create_engine.
+    transport_options: dict[str, Any] = {"max_retries": 0}
+    if urlsplit(config["CELERY_BROKER_URL"]).scheme in ("redis", "rediss"):
+        transport_options["socket_timeout"] = REDIS_SOCKET_TIMEOUT_S
+        transport_options["socket_connect_timeout"] = REDIS_SOCKET_TIMEOUT_S
     return {
         "broker_url": config["CELERY_BROKER_URL"],
         "result_backend": config["CELERY_RESULT_BACKEND"],
@@ -349,10 +423,7 @@ def celery_settings(config: dict[str, Any]) -> dict[str, Any]:
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
         "broker_connection_retry_on_startup": True,
-        # A web request that cannot reach the broker fails at once instead of
-        # retrying for seconds; the answer is stored and the sweep queues it later.
-        # (The SQLAlchemy transport hands other options to create_engine.)
-        "broker_transport_options": {"max_retries": 0},
+        "broker_transport_options": transport_options,
         "task_always_eager": config.get("CELERY_TASK_ALWAYS_EAGER", False),
     }
 
@@ -499,6 +570,27 @@ def register_web_hooks(app: Flask) -> None:
     def http_error(error: HTTPException) -> Any:
         return render_error(error.code or 500, error.description or error.name)
 
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(DisconnectionError)
+    @app.errorhandler(InterfaceError)
+    def database_unavailable(error: Exception) -> Any:
+        from flask import g
+
+        with contextlib.suppress(SQLAlchemyError):
+            db.session.rollback()
+        # The page is rendered as for a visitor: loading the user, or reading
+        # the attributes that the rollback expired, would query the database.
+        g._login_user = login_manager.anonymous_user()
+        log.warning(
+            "database unavailable on %s %s: %s", request.method, request.path, error
+        )
+        page, code = render_error(
+            503,
+            "The service cannot reach its database for a moment. Nothing saved "
+            f"before is lost; try again in {RETRY_AFTER_S} seconds.",
+        )
+        return page, code, {"Retry-After": str(RETRY_AFTER_S)}
+
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception) -> Any:
         db.session.rollback()
@@ -512,18 +604,55 @@ def register_web_hooks(app: Flask) -> None:
 @click.option("--loglevel", default="INFO", show_default=True)
 def worker_command(concurrency: int | None, loglevel: str) -> None:
     """Start a Celery worker for the configured broker."""
+    import threading
+
+    from celery.signals import worker_process_init, worker_ready
     from flask import current_app
 
     from assessments.tasks import start_requeue_loop
     from recruit.tasks import start_sweep_loop
 
+    flask_app = current_app._get_current_object()  # type: ignore[attr-defined]
     celery_app = current_app.extensions["celery"]
-    start_requeue_loop(current_app._get_current_object())  # type: ignore[attr-defined]
-    start_sweep_loop(current_app._get_current_object())  # type: ignore[attr-defined]
+    worker_process_init.connect(_fresh_pool_in_child(flask_app), weak=False)
+
+    # The sweeps start once the pool processes are forked. A child forked while
+    # a sweep thread was inside an SQLite transaction failed every write with
+    # "database is locked", although no process held a lock on the file.
+    # NOTE: a pool process that replaces a dead one is still forked while the
+    # sweeps run.
+    started = threading.Event()
+
+    def start_sweeps(**kwargs: object) -> None:
+        if started.is_set():  # sent again after a reconnection to the broker
+            return
+        started.set()
+        start_requeue_loop(flask_app)
+        start_sweep_loop(flask_app)
+
+    worker_ready.connect(start_sweeps, weak=False)
     argv = ["worker", f"--loglevel={loglevel}"]
     if concurrency:
         argv.append(f"--concurrency={concurrency}")
     celery_app.worker_main(argv)
+
+
+def _fresh_pool_in_child(flask_app: Flask) -> Any:
+    """Return a receiver that empties the engine's pool in a new pool process.
+
+    The worker's parent process has used the database (the schema upgrade and
+    the sweeps) before it forks its pool processes, which inherit its pooled
+    connections. A connection must not be shared across a fork (SQLAlchemy 2
+    documents this under "Using Connection Pools with Multiprocessing"). The
+    child drops the inherited connections without closing them and opens its
+    own.
+    """
+
+    def receiver(**kwargs: object) -> None:
+        with flask_app.app_context():
+            db.engine.dispose(close=False)
+
+    return receiver
 
 
 @click.command("serve")

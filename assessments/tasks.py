@@ -9,9 +9,8 @@ import time
 
 from celery import Task, shared_task
 from flask import Flask
-from sqlalchemy.exc import OperationalError
 
-from app import db
+from app import DATABASE_UNAVAILABLE_ERRORS, db
 from assessments import grading
 from assessments.deadlines import close_expired_attempts
 from assessments.services import requeue_unqueued
@@ -21,7 +20,7 @@ log = logging.getLogger(__name__)
 
 MAX_RETRIES = 5
 # Faults that a later try can get past: the database or a grammar server being down.
-TRANSIENT_ERRORS = (OperationalError, ScoringError)
+TRANSIENT_ERRORS = (*DATABASE_UNAVAILABLE_ERRORS, ScoringError)
 
 
 def retry_delay(retries: int) -> float:

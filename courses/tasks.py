@@ -10,9 +10,8 @@ from __future__ import annotations
 import logging
 
 from celery import Task, shared_task
-from sqlalchemy.exc import OperationalError
 
-from app import db
+from app import DATABASE_UNAVAILABLE_ERRORS, RETRY_ON_DATABASE_OUTAGE, db
 from courses.models import Enrolment, QuizAttempt
 
 log = logging.getLogger(__name__)
@@ -32,7 +31,7 @@ def issue_certificate_task(self: Task, enrolment_id: int) -> str:
         if enrolment is None:
             return "missing"
         certificate = issue_certificate(enrolment)
-    except OperationalError as error:
+    except DATABASE_UNAVAILABLE_ERRORS as error:
         db.session.rollback()
         log.warning(
             "certificate for enrolment %s failed, retrying: %s", enrolment_id, error
@@ -41,7 +40,7 @@ def issue_certificate_task(self: Task, enrolment_id: int) -> str:
     return certificate.code if certificate else "not complete"
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True)
+@shared_task(acks_late=True, reject_on_worker_lost=True, **RETRY_ON_DATABASE_OUTAGE)
 def close_attempt_at_deadline(attempt_id: int) -> str:
     """Submit a quiz attempt whose deadline has passed, with its saved answers."""
     from courses.quizzes import close_if_expired
@@ -52,7 +51,7 @@ def close_attempt_at_deadline(attempt_id: int) -> str:
     return "closed" if close_if_expired(attempt) else "open or done"
 
 
-@shared_task(acks_late=True)
+@shared_task(acks_late=True, **RETRY_ON_DATABASE_OUTAGE)
 def close_expired_attempts_task() -> int:
     from courses.quizzes import close_expired_attempts
 

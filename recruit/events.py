@@ -117,6 +117,10 @@ def _collect_ids(session: Session, flush_context: Any) -> None:
 def _send_after_commit(session: Session) -> None:
     from recruit import tasks
 
+    # SQLAlchemy sends after_commit when a SAVEPOINT is released too (e.g. in
+    # notify and publish); the work waits for the outermost commit.
+    if session.in_nested_transaction():
+        return
     transitions = session.info.pop(_NEW_TRANSITIONS, [])
     finished = session.info.pop(_FINISHED_RESULTS, [])
     queued = session.info.pop(_QUEUE, [])
@@ -126,14 +130,52 @@ def _send_after_commit(session: Session) -> None:
         result_id = inspect(result).identity
         if result_id:
             queued.append((tasks.notify_stage_finished, (result_id[0],)))
+    # These two only record rows (webhook deliveries, emails) whose own tasks
+    # the sweep queues later, so they run here when the broker is out of reach.
+    recorders = (tasks.dispatch_transitions, tasks.notify_stage_finished)
+    broker_down = False
     for task, args in queued:
-        try:
-            task.apply_async(args=list(args), retry=False)
-        except Exception:  # noqa: BLE001 - a broker outage must not fail the commit
-            log.exception("could not queue %s%r after commit", task.name, args)
+        if broker_down:
+            # Each send to a hung broker takes the socket timeout. The emails
+            # and deliveries of the other tasks are rows that the sweep queues
+            # later, but a re-ranking is skipped.
+            log.warning("not queueing %s%r: the broker is down", task.name, args)
+        else:
+            try:
+                task.apply_async(args=list(args), retry=False)
+                continue
+            except Exception:  # noqa: BLE001 - a broker outage must not fail the commit
+                log.exception("could not queue %s%r after commit", task.name, args)
+                broker_down = True
+        if task in recorders:
+            _record_in_process(task, args)
+
+
+def _record_in_process(task: Any, args: tuple[Any, ...]) -> None:
+    """Run a recording task's body in this process, in a session of its own.
+
+    The session that has just committed cannot run SQL inside its after_commit
+    event, and a new application context has a session of its own.
+    """
+    from flask import current_app, has_app_context
+
+    if not has_app_context():
+        log.error("%s%r is lost: no broker and no application", task.name, args)
+        return
+    try:
+        with current_app.app_context():
+            task.run(*args)
+    except Exception:  # noqa: BLE001 - the commit it follows has succeeded
+        log.exception("%s%r failed in process too; it is lost", task.name, args)
+    else:
+        log.info("ran %s%r in process because the broker is down", task.name, args)
 
 
 @event.listens_for(Session, "after_rollback")
 def _drop_after_rollback(session: Session) -> None:
+    # A SAVEPOINT rolled back (a duplicate email or delivery) keeps the work
+    # of the outer transaction.
+    if session.in_nested_transaction():
+        return
     for key in (_QUEUE, _NEW_TRANSITIONS, _FINISHED_RESULTS):
         session.info.pop(key, None)

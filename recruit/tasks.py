@@ -11,9 +11,8 @@ from datetime import timedelta
 from celery import Task, shared_task
 from flask import Flask, current_app
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
 
-from app import db, utcnow
+from app import DATABASE_UNAVAILABLE_ERRORS, RETRY_ON_DATABASE_OUTAGE, db, utcnow
 from recruit import notifications, ranking, webhooks
 from recruit.models import (
     DeliveryStatus,
@@ -38,7 +37,7 @@ def backoff_delay(base_s: float, retries: int) -> float:
     return min(MAX_DELAY_S, base_s * 2**retries)
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True)
+@shared_task(acks_late=True, reject_on_worker_lost=True, **RETRY_ON_DATABASE_OUTAGE)
 def rerank_opening(opening_id: int) -> int:
     """Recompute the composite of every application of an opening."""
     return ranking.rerank_opening(opening_id)
@@ -51,7 +50,7 @@ def send_notification(self: Task, notification_id: int) -> str:
     """Send one email; a sent one is not sent again."""
     try:
         return notifications.send(notification_id)
-    except (smtplib.SMTPException, OSError, OperationalError) as error:
+    except (smtplib.SMTPException, OSError, *DATABASE_UNAVAILABLE_ERRORS) as error:
         db.session.rollback()
         if self.request.retries >= MAX_RETRIES:
             log.error("giving up on email %s: %s", notification_id, error)
@@ -77,7 +76,7 @@ def deliver_webhook(self: Task, delivery_id: int) -> str:
     max_retries = int(current_app.config["WEBHOOK_MAX_RETRIES"])
     try:
         return webhooks.deliver(delivery_id)
-    except (webhooks.DeliveryFailed, OperationalError) as error:
+    except (webhooks.DeliveryFailed, *DATABASE_UNAVAILABLE_ERRORS) as error:
         db.session.rollback()
         if self.request.retries >= max_retries:
             log.error("giving up on webhook delivery %s: %s", delivery_id, error)
@@ -103,7 +102,7 @@ def import_candidate_file(import_id: int) -> str:
     return run_import(import_id)
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True)
+@shared_task(acks_late=True, reject_on_worker_lost=True, **RETRY_ON_DATABASE_OUTAGE)
 def dispatch_transitions(transition_ids: list[int]) -> int:
     """Publish stage changes and hires to the webhooks."""
     transitions = db.session.scalars(
@@ -144,7 +143,7 @@ def transition_payload(transition: StageTransition) -> dict[str, object]:
     }
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True)
+@shared_task(acks_late=True, reject_on_worker_lost=True, **RETRY_ON_DATABASE_OUTAGE)
 def notify_stage_finished(result_id: int) -> int:
     """Email every active recruiter that a candidate finished a stage.
 

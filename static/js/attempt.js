@@ -7,6 +7,8 @@
   const root = document.getElementById("attempt");
   if (!root) return;
   const messages = root.dataset;
+  // Seconds before an autosave that met no server or a 503 without Retry-After is sent again.
+  const RETRY_S = 10;
 
   function post(url, body, onProgress) {
     return new Promise(function (resolve, reject) {
@@ -27,9 +29,19 @@
         }
         if (request.status >= 200 && request.status < 300 && data) resolve(data);
         else if (request.status === 401 || !data) reject(new Error(messages.msgLoggedOut));
-        else reject(new Error(data.error || messages.msgFailedUpload + " (" + request.status + ")"));
+        else {
+          const error = new Error(data.error || messages.msgFailedUpload + " (" + request.status + ")");
+          // A 503 names the seconds to wait in Retry-After; the request may be sent again then.
+          const seconds = Number(request.getResponseHeader("Retry-After"));
+          if (request.status === 503) error.retryAfter = seconds > 0 ? seconds : RETRY_S;
+          reject(error);
+        }
       };
-      request.onerror = function () { reject(new Error(messages.msgOffline)); };
+      request.onerror = function () {
+        const error = new Error(messages.msgOffline);
+        error.retryAfter = RETRY_S;
+        reject(error);
+      };
       request.send(body);
     });
   }
@@ -71,6 +83,11 @@
         })
         .catch(function (error) {
           state.textContent = error.message + " " + messages.msgKeptLocally;
+          // The text stays in localStorage; it is sent again once the server is back.
+          if (error.retryAfter) {
+            clearTimeout(timer);
+            timer = setTimeout(save, error.retryAfter * 1000);
+          }
         });
     }
 

@@ -327,3 +327,41 @@ def test_retries_stop_at_maximum(tmp_path: Path) -> None:
     deliveries = page[page.index("Latest deliveries") :]
     assert url in deliveries
     assert "failed" in deliveries
+
+
+def test_transitions_queued_after_outer_commit(tmp_path: Path) -> None:
+    """A rejection records its email in a SAVEPOINT; the stage change is still
+    sent to the broker only once the whole transaction is committed."""
+    from celery.signals import before_task_publish
+    from sqlalchemy import text
+
+    from recruit.decisions import reject
+
+    app = build_app(tmp_path)
+    seen: list[tuple[list[int], list[int]]] = []
+
+    def check_visible(sender: str | None = None, body: object = None, **kwargs):
+        if sender != dispatch_transitions.name:
+            return
+        ids = body[0][0]
+        # A second connection reads only committed rows.
+        with db.engine.connect() as other:
+            rows = other.execute(text("SELECT id FROM stage_transition")).scalars()
+            seen.append((ids, list(rows)))
+
+    before_task_publish.connect(check_visible, weak=False)
+    try:
+        with app.app_context():
+            recruiter = make_user("rec@example.com", "recruiter")
+            opening = opening_with_weights()
+            application = scored_application(opening, "ana@example.com", {})
+            seen.clear()
+            reject(application, recruiter, "Another candidate fits better")
+            db.session.commit()
+    finally:
+        before_task_publish.disconnect(check_visible)
+
+    assert len(seen) == 1
+    ids, committed = seen[0]
+    assert ids
+    assert set(ids) <= set(committed)
