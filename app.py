@@ -308,6 +308,8 @@ def load_config(app: Flask, overrides: dict[str, Any] | None) -> None:
         MAX_UPLOAD_MB=25.0,
         MAX_AUDIO_SECONDS=300.0,
         MAX_TEXT_CHARS=20_000,
+        # The fairness report withholds the outcomes of smaller categories.
+        FAIRNESS_MIN_SHOWN=5,
         MAX_QUESTION_FILE_MB=10.0,
         LOG_LEVEL="INFO",
         BASE_URL="http://127.0.0.1:5000",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, render_template
+from flask import Blueprint, Response, current_app, render_template
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -150,6 +150,7 @@ def fairness(opening_id: int | None = None) -> Any:
         title=title,
         opening=opening,
         stage_names=names,
+        min_shown=current_app.config["FAIRNESS_MIN_SHOWN"],
         category_label=lambda value: " × ".join(
             labels.get(part, part) for part in str(value).split(" × ")
         ),

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from statistics import median
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import case, func, select
 
 from app import db
@@ -61,7 +62,11 @@ def _tables(groups: Sequence[Group]) -> dict[str, list[CategoryRate]]:
             known_selected, known_total = counts.get(category, (0, 0))
             counts[category] = (known_selected + selected, known_total + total)
         tables[dimension] = sorted(
-            impact_table(counts, unknown=UNKNOWN),
+            impact_table(
+                counts,
+                unknown=UNKNOWN,
+                min_shown=current_app.config["FAIRNESS_MIN_SHOWN"],
+            ),
             key=lambda row: (row.category == UNKNOWN, str(row.category)),
         )
     return tables

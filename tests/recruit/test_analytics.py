@@ -151,6 +151,7 @@ def test_validity_with_outcomes(app: Flask) -> None:
 
 
 def test_fairness_by_hand(app: Flask) -> None:
+    app.config["FAIRNESS_MIN_SHOWN"] = 1  # the ratios of a handful of people
     with app.app_context():
         opening = opening_with_weights()
         people = [
@@ -192,6 +193,7 @@ def test_fairness_by_hand(app: Flask) -> None:
 
 
 def test_fairness_ratio_of_exactly_four_fifths(app: Flask, client: FlaskClient) -> None:
+    app.config["FAIRNESS_MIN_SHOWN"] = 1  # the ratios of a handful of people
     with app.app_context():
         make_user("admin@example.com", "admin")
         opening = opening_with_weights()
@@ -295,3 +297,35 @@ def test_demo_funnel_seeds_once(app: Flask, client: FlaskClient) -> None:
         assert all(s.median_days is not None for s in report.stages[:3])
     log_in(client, "rec@example.com")
     assert client.get("/recruit/analytics").status_code == 200
+
+
+def test_fairness_page_withholds_few_people(app: Flask, client: FlaskClient) -> None:
+    with app.app_context():
+        make_user("admin@example.com", "admin")
+        opening = opening_with_weights()
+        # Six women and one man who reported a sex and race.
+        for index in range(7):
+            application = scored_application(
+                opening, f"p{index}@example.com", {L: 70}, status=HIRED
+            )
+            db.session.add(
+                DemographicResponse(
+                    user_id=application.candidate_id,
+                    sex=Sex.FEMALE if index < 6 else Sex.MALE,
+                    race_ethnicity=RaceEthnicity.WHITE,
+                )
+            )
+        db.session.commit()
+        opening_id = opening.id
+        sections = {s.title: s for s in fairness_report([opening_id])}
+        by_sex = {r.category: r for r in sections["hired"].tables["sex"]}
+        assert by_sex["male"].withheld is True
+        assert by_sex["male"].selected is None
+        assert by_sex["male"].rate is None
+        assert by_sex["female"].rate == 1.0
+    log_in(client, "admin@example.com")
+    page = client.get(f"/recruit/openings/{opening_id}/fairness").get_data(as_text=True)
+    hired_by_sex = page[page.index("By sex") : page.index("</table>")]
+    male_row = hired_by_sex[hired_by_sex.index(">Male<") :].split("</tr>")[0]
+    assert "fewer than 5 people: outcomes withheld" in male_row
+    assert "100%" not in male_row

@@ -87,23 +87,45 @@ def test_impact_ratios_by_hand() -> None:
 def test_impact_ratio_boundary(
     reference: tuple[int, int], other: tuple[int, int], flagged: bool
 ) -> None:
-    rows = {row.category: row for row in impact_table({"a": reference, "b": other})}
+    table = impact_table({"a": reference, "b": other}, min_shown=1)
+    rows = {row.category: row for row in table}
     assert rows["a"].impact_ratio == 1.0
     assert rows["b"].flagged is flagged
 
 
 def test_small_category_boundary() -> None:
     # 1 of 50 known people is exactly 2%: listed with a ratio and not small.
-    exact = {row.category: row for row in impact_table({"a": (10, 49), "b": (1, 1)})}
+    exact = {
+        row.category: row
+        for row in impact_table({"a": (10, 49), "b": (1, 1)}, min_shown=1)
+    }
     assert exact["b"].small is False
     assert exact["b"].impact_ratio is not None
     # 1 of 51 is under 2%: still listed with its counts, but marked small.
-    under = {row.category: row for row in impact_table({"a": (10, 50), "b": (1, 1)})}
+    under = {
+        row.category: row
+        for row in impact_table({"a": (10, 50), "b": (1, 1)}, min_shown=1)
+    }
     assert under["b"].small is True
     assert under["b"].total == 1
     assert under["b"].rate == 1.0
     assert under["b"].impact_ratio is None
     assert under["a"].impact_ratio == 1.0
+
+
+def test_few_people_outcomes_withheld() -> None:
+    counts = {"a": (3, 10), "b": (1, 4), "c": (5, 5)}
+    rows = {row.category: row for row in impact_table(counts)}
+    assert rows["b"].withheld is True
+    assert rows["b"].total == 4
+    assert rows["b"].selected is None
+    assert rows["b"].rate is None
+    assert rows["b"].impact_ratio is None
+    assert rows["b"].flagged is False
+    # Five people are enough: c is shown and is the reference.
+    assert rows["c"].withheld is False
+    assert rows["c"].impact_ratio == 1.0
+    assert rows["a"].impact_ratio == pytest.approx(0.3)
 
 
 def test_scoring_rates_by_hand() -> None:
@@ -112,7 +134,7 @@ def test_scoring_rates_by_hand() -> None:
     assert middle == 60.0
     # Above 60: a has 90 (1 of 3), b has 70 (1 of 2).
     assert counts == {"a": (1, 3), "b": (1, 2)}
-    table = {r.category: r for r in impact_table(counts)}
+    table = {r.category: r for r in impact_table(counts, min_shown=1)}
     assert table["a"].impact_ratio == pytest.approx((1 / 3) / 0.5)
     assert table["a"].flagged is True
     assert selection_counts([("x", True), ("x", False)]) == {"x": (1, 2)}
