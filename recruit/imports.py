@@ -35,6 +35,7 @@ from recruit.models import (
     Role,
     User,
 )
+from recruit.services import first_stage
 from scoring.cefr import BANDS
 
 log = logging.getLogger(__name__)
@@ -274,10 +275,11 @@ def _import_row(
         raise ValueError(
             _("duplicate: %(email)s has already applied to this opening", email=email)
         )
-    enabled = [stage for stage in opening.stages if stage.enabled]
-    with_tasks = [stage for stage in enabled if stage.assessments]
-    first = (with_tasks or enabled or [None])[0]
-    application = Application(candidate=user, opening=opening, current_stage=first)
+    # An imported candidate starts where one who applies does: at screening,
+    # so the opening's knock-out questions are still asked.
+    application = Application(
+        candidate=user, opening=opening, current_stage=first_stage(opening)
+    )
     db.session.add(application)
     return _PendingRow(line, email, application, languages, new_account)
 

@@ -172,3 +172,15 @@ def test_parse_languages() -> None:
     assert parse_languages("en, en") == [("en", None)]
     with pytest.raises(ValueError, match="no language"):
         parse_languages("  ")
+
+
+def test_imported_candidate_starts_at_screening(app: Flask) -> None:
+    with app.app_context():
+        recruiter = make_user("rec@example.com", "recruiter")
+        opening = opening_with_weights()
+        assert any(stage.kind == StageKind.SCREENING for stage in opening.stages)
+        data = (HEADER + f"Ana,ana@example.com,en,{opening.id}\n").encode()
+        report = import_candidates(data, recruiter)
+        assert [row.line for row in report.imported] == [2]
+        application = db.session.scalar(select(Application))
+        assert application.current_stage.kind == StageKind.SCREENING
