@@ -59,7 +59,7 @@ from scoring.style import (
 
 SCORER_NAME = "etiquette"
 # Changes of method; a change of the rule file alone shows in rules_version.
-VERSION = "1.1"
+VERSION = "1.2"
 DEFAULT_RULES_PATH = Path(__file__).resolve().parent / "rules" / "etiquette.toml"
 
 CUSTOMER = "customer"
@@ -80,6 +80,7 @@ GROUPS = {
     "apology": "courtesy",
     "negative_wording": "courtesy",
     "rudeness": "courtesy",
+    "rudeness_ceiling": "courtesy",
     "feedback_request": "courtesy",
 }
 
@@ -143,6 +144,9 @@ class EtiquetteRules:
     apology: PhraseRule
     negative: PhraseRule
     rudeness: PhraseRule
+    # A chat with any rude words scores at most this, whatever else it does well.
+    rudeness_max_score: float
+    rudeness_ceiling_message: str
     feedback: PhraseRule
 
 
@@ -188,6 +192,10 @@ def _load_rules(path: Path) -> EtiquetteRules:
         apology=_phrase_rule(settings, "apology"),
         negative=_phrase_rule(settings, "negative_wording"),
         rudeness=_phrase_rule(settings, "rudeness"),
+        rudeness_max_score=settings.number("rudeness.max_score", minimum=0),
+        rudeness_ceiling_message=settings.message(
+            "rudeness.max_score_message", "score"
+        ),
         feedback=_phrase_rule(settings, "feedback_request"),
     )
 
@@ -406,6 +414,7 @@ class _Scorer:
         self._rudeness_and_negative_wording()
         if closing:
             self._feedback()
+        self._rudeness_ceiling()
         if not any(self.chat[i].text.strip() for i in self.agent):
             self.flags.append("empty")
         return self._result(times, upset, checker)
@@ -617,6 +626,20 @@ class _Scorer:
                         cap=rule.cap,
                         span=(start, end),
                     )
+
+    def _rudeness_ceiling(self) -> None:
+        """Bring a chat with rude words down to the rule file's maximum score.
+
+        The gap is charged as its own finding on the first rude message, so the
+        deductions still add up to the score.
+        """
+        rude = [f["message_index"] for f in self.findings if f["rule"] == "rudeness"]
+        ceiling = self.rules.rudeness_max_score
+        score = 100.0 - sum(self.spent.values())
+        if rude and score > ceiling:
+            message = self.rules.rudeness_ceiling_message.format(score=f"{ceiling:g}")
+            points = score - ceiling
+            self.add("rudeness_ceiling", min(rude), points, message, cap=points)
 
     def _feedback(self) -> None:
         rule = self.rules.feedback

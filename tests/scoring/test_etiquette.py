@@ -186,18 +186,21 @@ def test_negative_wording_is_found_and_capped() -> None:
 )
 def test_rudeness_costs_eight_points(reply: str, rude_words: str) -> None:
     result = score_reply("Where is my order?", reply)
+    # The ceiling is charged at the start of the first rude message.
     assert [(f["rule"], f["text"]) for f in result["findings"]] == [
-        ("rudeness", rude_words)
+        ("rudeness_ceiling", ""),
+        ("rudeness", rude_words),
     ]
-    finding = result["findings"][0]
+    finding = result["findings"][1]
     assert reply[finding["offset"] : finding["offset"] + finding["length"]] == (
         rude_words
     )
     assert finding["points"] == 8
     assert "rude" in finding["message"]
-    assert result["deductions"] == {"rudeness": 8}
-    assert result["score"] == 92.0
-    assert result["subscores"]["courtesy"] == 92.0
+    # 92 after the rude words, then brought down to the ceiling of 40.
+    assert result["deductions"] == {"rudeness": 8, "rudeness_ceiling": 52}
+    assert result["score"] == 40.0
+    assert result["subscores"]["courtesy"] == 40.0
 
 
 def test_rudeness_is_capped_at_24_points() -> None:
@@ -215,19 +218,54 @@ def test_rudeness_is_capped_at_24_points() -> None:
         "Whatever",
     ]
     assert [f["points"] for f in rude] == [8, 8, 8, 0, 0]
-    assert result["deductions"] == {"rudeness": 24}
-    assert result["score"] == 76.0
+    assert result["deductions"] == {"rudeness": 24, "rudeness_ceiling": 36}
+    assert result["score"] == 40.0
 
 
 def test_rude_words_cost_once_not_also_as_negative() -> None:
     reply = "Hello. Unfortunately that's not my problem."
     result = score_reply("Where is my order?", reply)
     assert [(f["rule"], f["text"]) for f in result["findings"]] == [
+        ("rudeness_ceiling", ""),
         ("negative_wording", "Unfortunately"),
         ("rudeness", "that's not my problem"),
     ]
-    assert result["deductions"] == {"negative_wording": 3, "rudeness": 8}
-    assert result["score"] == 89.0
+    assert result["deductions"] == {
+        "negative_wording": 3,
+        "rudeness": 8,
+        "rudeness_ceiling": 49,
+    }
+    assert result["score"] == 40.0
+
+
+def test_rude_reply_scores_under_pass_mark() -> None:
+    customer = "Hi, my order 55120 was charged twice!! I want my money back."
+    result = score_reply(customer, "not my problem. wait like everyone else.")
+    assert result["score"] == 40.0
+    ceiling = [f for f in result["findings"] if f["rule"] == "rudeness_ceiling"]
+    assert len(ceiling) == 1
+    assert ceiling[0]["message"] == "A reply with rude words scores at most 40."
+    assert sum(result["deductions"].values()) == 60
+
+
+def test_rude_chat_already_low_not_raised() -> None:
+    turns = [
+        {
+            "role": "customer",
+            "text": "Where is my order?",
+            "at": "2026-01-01T09:00:00Z",
+        },
+        {
+            "role": "agent",
+            "text": "CALM DOWN!!! NOT MY PROBLEM, U SHOULD HAVE READ THE MANUAL "
+            "LOL. ur order is l8r, whatever",
+            "at": "2026-01-01T09:03:00Z",
+        },
+    ]
+    result = score_chat(turns)
+    # 100 - 12 - 5 - 2 - 12 - 5 - 24 - 6: already under the ceiling of 40.
+    assert result["score"] == 34.0
+    assert "rudeness_ceiling" not in result["deductions"]
 
 
 @pytest.mark.parametrize(
