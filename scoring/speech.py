@@ -206,7 +206,7 @@ def assess_speaking(
         prompt_text=prompt_text,
         speech_regions=regions,
         min_answer_s=min_answer_s,
-        unknown_words=count_unknown_words(transcription.text),
+        unknown_words=count_unknown_words(transcription.text, rules.fillers),
         rules=rules,
     )
     result["metrics"]["mean_segment_avg_logprob"] = _round(
@@ -381,13 +381,14 @@ def measure_speech(
     return metrics, pauses
 
 
-def count_unknown_words(transcript: str) -> int:
-    """Count the transcript words that Harper's English dictionary flags.
+def count_unknown_words(transcript: str, fillers: frozenset[str]) -> int:
+    """Count the transcript words, fillers aside, that Harper's dictionary flags.
 
     ``tiny.en`` cannot detect a language: it writes other languages as
     English-looking words and invented ones ("La pahol ita madam Anilu will" for
     a French sentence). Capitalised words inside a sentence count as names and
-    are not flagged (``HarperChecker``).
+    are not flagged (``HarperChecker``). Harper flags fillers such as "erm" and
+    "umm", which ``fillers`` lists.
     """
     from scoring.grammar import get_checker  # loads Harper only when needed
 
@@ -395,6 +396,8 @@ def count_unknown_words(transcript: str) -> int:
         1
         for match in get_checker("harper").check(transcript)
         if match.category == "spelling"
+        and _plain(transcript[match.offset : match.offset + match.length])
+        not in fillers
     )
 
 
@@ -477,8 +480,6 @@ def review_reasons(
                 f"(maximum {q['max_untranscribed_share']:.0%}), so the score "
                 "rests on part of the answer only.",
             )
-    if not no_speech:
-        reasons.extend(_transcript_reasons(metrics, q))
     if no_speech:
         flag(
             "no_speech",
@@ -494,6 +495,8 @@ def review_reasons(
             f"{metrics['word_count']} words in {metrics['speaking_time_s']:.1f} s "
             f"(minimum {q['min_words']:g} words and {q['min_speech_s']:g} s).",
         )
+    if not no_speech:
+        reasons.extend(_transcript_reasons(metrics, q))
     if (
         not no_speech
         and metrics["low_confidence_share"] > q["max_low_confidence_share"]

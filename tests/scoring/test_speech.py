@@ -14,7 +14,13 @@ from faster_whisper.transcribe import Segment
 
 from scoring.adapters import whisper
 from scoring.audio import SAMPLE_RATE, SignalStats, decode_audio
-from scoring.speech import assess_speaking, load_rules, score_speaking
+from scoring.speech import (
+    assess_speaking,
+    count_unknown_words,
+    default_rules,
+    load_rules,
+    score_speaking,
+)
 from scoring.text_normalize import word_errors
 from tests.scoring.test_audio import encode, write_wav
 
@@ -501,6 +507,13 @@ def test_pure_some_untranscribed_speech_keeps_score():
     assert codes(result) == {"untranscribed_speech"}
     assert result["metrics"]["untranscribed_share"] < 0.25
     assert result["score"] is not None
+
+
+def test_unknown_words_skip_fillers_and_names():
+    fillers = default_rules().fillers
+    text = "Erm, umm, I called Oluwaseun about the parcel, uhh, yesterday."
+    assert count_unknown_words(text, fillers) == 0
+    assert count_unknown_words("La pahol ita madam Anilu will", fillers) == 2
 
 
 def test_pure_unknown_words_withhold_score():
