@@ -392,13 +392,12 @@ def count_unknown_words(transcript: str, fillers: frozenset[str]) -> int:
     """
     from scoring.grammar import get_checker  # loads Harper only when needed
 
-    return sum(
-        1
-        for match in get_checker("harper").check(transcript)
+    unknown = [
+        transcript[match.offset : match.offset + match.length]
+        for match in get_checker("harper").check(transcript, "en")
         if match.category == "spelling"
-        and _plain(transcript[match.offset : match.offset + match.length])
-        not in fillers
-    )
+    ]
+    return sum(1 for word in unknown if _plain(word) not in fillers)
 
 
 def untranscribed_speech(
