@@ -169,7 +169,7 @@ class Response(db.Model):
 
     @property
     def awaiting_review(self) -> bool:
-        """Whether the scorer withheld the score until a recruiter reviews it."""
+        """True while the scorer's withheld score waits for a recruiter's review."""
         score = self.score
         return (
             self.status == ResponseStatus.SCORED

@@ -426,7 +426,7 @@ def _flags(
 
 
 def is_incoherent(metrics: Mapping[str, Any], rules: WritingRules) -> bool:
-    """Whether ``measure_writing`` output shows text that is mostly not English.
+    """Return whether ``measure_writing`` output shows text mostly not in English.
 
     Texts shorter than ``rules.min_evidence_words`` are never incoherent, because
     one unknown word in a short reply would weigh too much.

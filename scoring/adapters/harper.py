@@ -296,12 +296,12 @@ def _is_name_spelling(match: GrammarMatch, names: _NameIndex) -> bool:
 
 
 def _is_name_as_acronym(match: GrammarMatch, text: str) -> bool:
-    """Whether Harper asks for capitals on a capitalised word, as for a name.
+    """Return whether Harper requests all capitals for a capitalised name.
 
     Harper's OrthographicConsistency rule flags "Sam" and "Mia" because its
     dictionary spells them SAM and MIA (acronyms), with the message "This
     word's canonical spelling is all-caps". A word written with one capital
-    and then lower case is far more often a name in running text. The rule's
+    and then lower case is usually a name in running text. The rule's
     flags on mixed-case spellings ("Paypal" for "PayPal") stay.
     """
     if match.rule != "OrthographicConsistency" or not match.replacements:

@@ -492,7 +492,10 @@ def test_hostile_text_is_escaped_for_recruiters(
 
 
 def straight_line_attitude(client: FlaskClient, opening_id: int) -> int:
-    """Answer the judgement tasks, agree with every statement; return the response."""
+    """Answer the judgement tasks and agree with every statement.
+
+    Returns the id of the questionnaire response.
+    """
     judgement = open_assessment(client, opening_id, "Situational judgement")
     best_first, best_second, rank_item = items_of(judgement)
     choose(client, judgement, best_first, choice="0")
