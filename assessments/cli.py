@@ -26,6 +26,9 @@ WRITING_KEYS = (
     "style",
     "subscores",
     "flags",
+    "needs_review",
+    "review_reasons",
+    "withheld",
 )
 SPEAKING_KEYS = (
     "transcript",
@@ -42,6 +45,7 @@ SPEAKING_KEYS = (
     "review_reasons",
     "score",
     "cefr",
+    "withheld",
     "subscores",
 )
 

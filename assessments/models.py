@@ -167,6 +167,17 @@ class Response(db.Model):
         """The response's main score, from the scorer its item type names."""
         return self.scores[0] if self.scores else None
 
+    @property
+    def awaiting_review(self) -> bool:
+        """True while the scorer's withheld score waits for a recruiter's review."""
+        score = self.score
+        return (
+            self.status == ResponseStatus.SCORED
+            and score is not None
+            and score.score is None
+            and bool(score.evidence.get("withheld"))
+        )
+
 
 class Score(db.Model):
     """A scorer's verdict on a response: sub-scores, evidence and provenance."""

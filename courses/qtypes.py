@@ -510,6 +510,12 @@ class Essay(QuestionType):
             "score": result["score"],
             "subscores": result.get("subscores", {}),
         }
+        if result["score"] is None:
+            # The scorer withheld the score (text that is mostly not English),
+            # so a person grades the essay, as with the manual grader.
+            details["withheld"] = result["withheld"]
+            details["review_reasons"] = result["review_reasons"]
+            return Grade(None, messages, details)
         return Grade(clamp(float(result["score"]) / 100), messages, details)
 
 

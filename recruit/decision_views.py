@@ -22,6 +22,7 @@ from sqlalchemy.orm import joinedload
 from wtforms.fields.choices import SelectChoice
 
 from app import bounded_int, db
+from assessments.models import Response as AnswerResponse
 from recruit import audit
 from recruit.auth import roles_required
 from recruit.decision_log import decision_log, decision_log_csv
@@ -33,6 +34,7 @@ from recruit.decisions import (
     other_open_applications,
     override_stage,
     reject,
+    review_withheld_score,
 )
 from recruit.models import (
     Application,
@@ -42,7 +44,7 @@ from recruit.models import (
     StageTransition,
     User,
 )
-from recruit.ranking_forms import DecisionForm, OverrideForm
+from recruit.ranking_forms import DecisionForm, OverrideForm, ReviewScoreForm
 
 bp = Blueprint("decisions", __name__, url_prefix="/recruit")
 
@@ -158,6 +160,41 @@ def override(application_id: int) -> Any:
             flash(_("Override saved; the composite score is updated."), "success")
             return redirect(url_for(".decide", application_id=application.id))
     return _render(application, DecisionForm(prefix="decision"), override_form)
+
+
+@bp.route("/responses/<int:response_id>/review", methods=["POST"])
+@roles_required(*STAFF)
+def review_response(response_id: int) -> Any:
+    """Accept a withheld answer score, or enter another, with a reason."""
+    response = db.get_or_404(AnswerResponse, response_id)
+    form = ReviewScoreForm()
+    target = url_for(
+        "recruit.application",
+        application_id=response.attempt.application_id,
+        _anchor=f"response-{response.id}",
+    )
+    if not form.validate_on_submit():
+        errors = [
+            f"{field.label.text}: {error}" for field in form for error in field.errors
+        ]
+        flash(" ".join(errors), "error")
+        return redirect(target)
+    score = None
+    if form.action.data == "replace":
+        if form.score.data is None:
+            flash(_("Enter the score to use, or accept the computed one."), "error")
+            return redirect(target)
+        score = float(form.score.data)
+    try:
+        review_withheld_score(
+            response, current_user, reason=form.reason.data or "", score=score
+        )
+    except DecisionError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        flash(_("Review saved; the stage and composite scores are updated."), "success")
+    return redirect(target)
 
 
 @bp.route("/candidates/<int:user_id>/decision-log.<fmt>")

@@ -1,4 +1,5 @@
-"""Recruiters' decisions: advance, hold, reject, hire and overrides, each audited."""
+"""Recruiters' decisions: advance, hold, reject, hire, overrides and reviews of
+withheld scores, each audited."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from app import db, utcnow
+from assessments.models import Response, Score
 from recruit import audit
 from recruit.models import (
     Application,
@@ -24,6 +26,7 @@ from recruit.models import (
 )
 from recruit.notifications import notify
 from recruit.ranking import overrides_for, refresh_composite
+from scoring.withheld import band_for_scorer
 
 log = logging.getLogger(__name__)
 
@@ -322,3 +325,69 @@ def override_stage(
     )
     db.session.commit()
     return current
+
+
+def review_withheld_score(
+    response: Response, actor: User, *, reason: str, score: float | None = None
+) -> Score:
+    """Release a withheld answer score after review, re-rank and commit.
+
+    The scorer's computed score is accepted when ``score`` is None; otherwise
+    ``score`` is used and its band follows the scorer's CEFR bounds. Either way
+    the decision is audited with the reason, and the answer then counts in its
+    stage like any other.
+    """
+    from assessments.grading import finish, lock_application
+
+    if not reason.strip():
+        raise DecisionError(_("A review needs a reason."))
+    # A second recruiter reviewing the same answer waits here, then finds it
+    # already released.
+    lock_application(response.attempt.application_id)
+    if response.score is not None:
+        db.session.refresh(response.score)
+    if not response.awaiting_review:
+        raise DecisionError(_("This answer's score is not withheld for review."))
+    if score is not None and not 0 <= score <= 100:
+        raise DecisionError(_("A score lies between 0 and 100."))
+    row = response.score
+    assert row is not None  # awaiting_review implies a score row
+    withheld = row.evidence["withheld"]
+    accepted = score is None
+    value = withheld["score"] if accepted else round(score, 1)
+    band = withheld.get("cefr") if accepted else band_for_scorer(row.scorer, value)
+    application = response.attempt.application
+    row.score = value
+    row.cefr = band
+    row.evidence = {
+        **row.evidence,
+        "review": {
+            "accepted_computed": accepted,
+            "score": value,
+            "cefr": band,
+            "reason": reason.strip(),
+            "author_id": actor.id,
+            "at": utcnow().isoformat(),
+        },
+    }
+    response.needs_review = False
+    audit.record(
+        "review_score",
+        actor=actor,
+        application=application,
+        before={
+            "response_id": response.id,
+            "item_id": response.item_id,
+            "score": None,
+            "computed_score": withheld["score"],
+            "computed_cefr": withheld.get("cefr"),
+            "withheld_for": withheld.get("reasons", []),
+        },
+        after={"response_id": response.id, "score": value, "cefr": band},
+        reason=reason.strip(),
+    )
+    # finish() commits, recomputes the attempt's score and re-ranks the
+    # application, as when a scorer stores an answer's score.
+    finish(response)
+    log.info("withheld score of response %s released by user %s", response.id, actor.id)
+    return row

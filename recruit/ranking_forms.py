@@ -98,6 +98,27 @@ class OverrideForm(FlaskForm):
     submit = SubmitField(_l("Save override"))
 
 
+class ReviewScoreForm(FlaskForm):
+    """A recruiter's review of an answer whose score the scorer withheld."""
+
+    action = SelectField(
+        choices=[
+            SelectChoice("accept", _l("Accept the computed score")),
+            SelectChoice("replace", _l("Use the score entered")),
+        ]
+    )
+    score = FiniteDecimalField(
+        _l("Score to use instead (0–100)"),
+        places=1,
+        validators=[Optional(), NumberRange(min=0, max=100)],
+    )
+    reason = StringField(
+        _l("Reason"),
+        validators=[DataRequired(), Length(max=500)],
+        description=REASON_HELP,
+    )
+
+
 class StageSettingForm(FlaskForm):
     class Meta:
         csrf = False  # the enclosing form carries the token

@@ -145,11 +145,12 @@ def recompute_stage(application: Application, stage: Stage) -> StageResult | Non
     # Complete once every item has a scored answer; a failed answer keeps the
     # stage open, because the candidate may record it again or a recruiter acts.
     scored = {r.item_id for r in responses if r.status == ResponseStatus.SCORED}
+    # A withheld score keeps the stage open too, until a recruiter reviews it.
     complete = all(
         item.id in scored
         for assessment in stage.assessments
         for item in assessment.items
-    )
+    ) and not any(r.awaiting_review for r in responses)
     needs_review = any(
         r.needs_review or r.status == ResponseStatus.FAILED for r in responses
     )

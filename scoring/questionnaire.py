@@ -6,7 +6,9 @@ statements say the same thing ("similar") or the opposite ("opposite"); the
 consistency index measures how well the answers to each pair agree, so that
 random answering shows. Straight-lining (the same answer to every statement,
 which with reverse-keyed items contradicts itself) and idealised answering
-(every keyed answer at the favourable end) are flagged for review.
+(every keyed answer at the favourable end) are flagged for review. Random
+answering and straight-lining also withhold the score (``scoring.withheld``),
+because such answers say nothing about the statements.
 """
 
 from __future__ import annotations
@@ -16,12 +18,16 @@ from dataclasses import dataclass
 from statistics import fmean
 from typing import Any
 
-VERSION = "1.0"
+from scoring.withheld import withhold
+
+VERSION = "1.1"
 # Consistency below this (0-100) flags the answers as possibly random.
 MIN_CONSISTENCY = 60.0
 # The share of statements with one answer from which answering counts as
 # straight-lining.
 STRAIGHT_LINE_SHARE = 0.9
+# Flags that withhold the score until a recruiter reviews the answers.
+WITHHOLDING_FLAGS = ("inconsistent", "straight_lining")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,8 +53,9 @@ def score_questionnaire(
 ) -> dict[str, Any]:
     """Score the answers (statement id to 1..points); every statement needs one.
 
-    Returns ``score`` (the mean keyed answer mapped to 0-100), ``consistency``
-    (0-100, or None without pairs), per-pair ``pair_gaps``, ``flags`` and
+    Returns ``score`` (the mean keyed answer mapped to 0-100, or None when a
+    flag in WITHHOLDING_FLAGS moved it to ``withheld``), ``consistency`` (0-100,
+    or None without pairs), per-pair ``pair_gaps``, ``flags`` and
     ``needs_review``. Raises ValueError for a missing or out-of-range answer.
     """
     for statement in statements:
@@ -89,7 +96,7 @@ def score_questionnaire(
         v == points for v in keyed.values()
     ):
         flags.append("idealised")
-    return {
+    result = {
         "score": round(score, 1),
         "consistency": None if consistency is None else round(consistency, 1),
         "keyed": keyed,
@@ -97,6 +104,10 @@ def score_questionnaire(
         "flags": flags,
         "needs_review": bool(flags),
     }
+    withholding = [flag for flag in flags if flag in WITHHOLDING_FLAGS]
+    if withholding:
+        withhold(result, withholding)
+    return result
 
 
 def _keyed(answer: int, reverse: bool, points: int) -> int:

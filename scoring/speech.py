@@ -22,6 +22,7 @@ import numpy as np
 from scoring.audio import SignalStats, decode_audio, measure_signal
 from scoring.cefr import band_for_score
 from scoring.text_normalize import word_errors
+from scoring.withheld import withhold
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 SCORER = "speaking"
-CODE_VERSION = "1.1"
+CODE_VERSION = "1.2"
 RULES_PATH = Path(__file__).parent / "rules" / "speaking.toml"
 WORD_MARGIN_S = 0.3
 """Seconds around each word within which VAD speech counts as transcribed."""
@@ -39,7 +40,8 @@ METRICS = frozenset(
     pause_count long_pause_count pause_time_s pause_share
     mean_pause_s words_per_minute articulation_rate_wpm pauses_per_minute
     long_pauses_per_minute fillers_per_minute mean_word_probability
-    low_confidence_share untranscribed_speech_s read_aloud_accuracy read_aloud_wer
+    low_confidence_share untranscribed_speech_s untranscribed_share vad_speech_s
+    unknown_word_share read_aloud_accuracy read_aloud_wer
     task_length_share duration_s rms_dbfs speech_level_dbfs peak_dbfs clipped_share
     """.split()  # noqa: SIM905 - reads better than one quoted name per line
 )
@@ -59,9 +61,17 @@ REQUIRED_KEYS = {
         "low_confidence_probability",
         "max_low_confidence_share",
         "max_untranscribed_s",
+        "max_untranscribed_share",
+        "min_mean_word_probability",
+        "max_unknown_word_share",
     },
     "task": {"read_aloud_gate", "off_prompt_accuracy", "short_of_task_share"},
 }
+# Review reasons that show the transcript cannot carry a score, so the score
+# and band are withheld until a recruiter reviews the answer.
+WITHHOLDING_CODES = frozenset(
+    {"mostly_untranscribed", "unreliable_transcript", "likely_not_english"}
+)
 
 
 class TimedWord(Protocol):
@@ -196,6 +206,7 @@ def assess_speaking(
         prompt_text=prompt_text,
         speech_regions=regions,
         min_answer_s=min_answer_s,
+        unknown_words=count_unknown_words(transcription.text, rules.fillers),
         rules=rules,
     )
     result["metrics"]["mean_segment_avg_logprob"] = _round(
@@ -213,6 +224,7 @@ def score_speaking(
     prompt_text: str | None = None,
     speech_regions: Sequence[tuple[float, float]] | None = None,
     min_answer_s: float | None = None,
+    unknown_words: int | None = None,
     rules: SpeakingRules | None = None,
 ) -> dict[str, Any]:
     """Score a transcribed answer from its timed words and signal statistics.
@@ -226,12 +238,22 @@ def score_speaking(
     multiplied by ``1 - gate + gate * accuracy``, so reading something other
     than the prompt cannot pass on fluency alone. An answer shorter than
     ``min_answer_s`` is multiplied by its share of that time.
+
+    ``unknown_words`` is the number of transcript words that an English
+    spelling dictionary lacks (``count_unknown_words``). When a review reason
+    in WITHHOLDING_CODES fires, ``score`` and ``cefr`` are null and
+    ``withheld`` holds them (``scoring.withheld``).
     """
     rules = rules or default_rules()
     if transcript is None:
         transcript = " ".join(w.word for w in words)
     metrics, pauses = measure_speech(words, speech_regions, rules)
     metrics.update(signal.as_dict())
+    metrics["unknown_word_share"] = (
+        round(unknown_words / metrics["word_count"], 4)
+        if unknown_words is not None and metrics["word_count"]
+        else None
+    )
     reading = None
     metrics["read_aloud_accuracy"] = metrics["read_aloud_wer"] = None
     if prompt_text is not None:
@@ -254,7 +276,7 @@ def score_speaking(
     cefr = None if score is None else band_for_score(score, rules.cefr_lower_bounds)
     reasons = review_reasons(metrics, signal, no_speech, rules)
     reasons += task_reasons(metrics, no_speech, min_answer_s, rules)
-    return {
+    result = {
         "transcript": transcript.strip(),
         "duration_s": round(signal.duration_s, 3),
         "words": [
@@ -284,6 +306,10 @@ def score_speaking(
         "scorer": SCORER,
         "version": f"{CODE_VERSION}+r{rules.version}",
     }
+    withholding = [r["code"] for r in reasons if r["code"] in WITHHOLDING_CODES]
+    if withholding and score is not None:
+        withhold(result, withholding)
+    return result
 
 
 def measure_speech(
@@ -340,13 +366,38 @@ def measure_speech(
             if probabilities
             else None
         ),
-        "untranscribed_speech_s": (
-            round(untranscribed_speech(words, speech_regions), 3)
-            if speech_regions is not None
-            else None
-        ),
+        "untranscribed_speech_s": None,
+        "untranscribed_share": None,
+        "vad_speech_s": None,
     }
+    if speech_regions is not None:
+        voiced_s = sum(end - start for start, end in speech_regions)
+        untranscribed_s = untranscribed_speech(words, speech_regions)
+        metrics["vad_speech_s"] = round(voiced_s, 3)
+        metrics["untranscribed_speech_s"] = round(untranscribed_s, 3)
+        metrics["untranscribed_share"] = (
+            round(untranscribed_s / voiced_s, 4) if voiced_s > 0 else None
+        )
     return metrics, pauses
+
+
+def count_unknown_words(transcript: str, fillers: frozenset[str]) -> int:
+    """Count the transcript words, fillers aside, that Harper's dictionary flags.
+
+    ``tiny.en`` cannot detect a language: it writes other languages as
+    English-looking words and invented ones ("La pahol ita madam Anilu will" for
+    a French sentence). Capitalised words inside a sentence count as names and
+    are not flagged (``HarperChecker``). Harper flags fillers such as "erm" and
+    "umm", which ``fillers`` lists.
+    """
+    from scoring.grammar import get_checker  # loads Harper only when needed
+
+    unknown = [
+        transcript[match.offset : match.offset + match.length]
+        for match in get_checker("harper").check(transcript, "en")
+        if match.category == "spelling"
+    ]
+    return sum(1 for word in unknown if _plain(word) not in fillers)
 
 
 def untranscribed_speech(
@@ -414,12 +465,20 @@ def review_reasons(
         reasons.append({"code": code, "message": message})
 
     untranscribed = metrics["untranscribed_speech_s"]
+    untranscribed_share = metrics["untranscribed_share"]
     if untranscribed is not None and untranscribed > q["max_untranscribed_s"]:
         flag(
             "untranscribed_speech",
             f"{untranscribed:.1f} s of speech produced no transcript. The answer "
             "may be partly in another language or unclear, so listen to it.",
         )
+        if untranscribed_share > q["max_untranscribed_share"]:
+            flag(
+                "mostly_untranscribed",
+                f"{untranscribed_share:.0%} of the speech produced no transcript "
+                f"(maximum {q['max_untranscribed_share']:.0%}), so the score "
+                "rests on part of the answer only.",
+            )
     if no_speech:
         flag(
             "no_speech",
@@ -435,6 +494,8 @@ def review_reasons(
             f"{metrics['word_count']} words in {metrics['speaking_time_s']:.1f} s "
             f"(minimum {q['min_words']:g} words and {q['min_speech_s']:g} s).",
         )
+    if not no_speech:
+        reasons.extend(_transcript_reasons(metrics, q))
     if (
         not no_speech
         and metrics["low_confidence_share"] > q["max_low_confidence_share"]
@@ -456,6 +517,33 @@ def review_reasons(
             "clipped",
             f"{signal.clipped_share:.1%} of the samples are clipped "
             f"(maximum {q['max_clipped_share']:.1%}), so the recording is distorted.",
+        )
+    return reasons
+
+
+def _transcript_reasons(
+    metrics: Mapping[str, Any], q: Mapping[str, float]
+) -> list[dict[str, str]]:
+    """Flag a transcript too uncertain, or too foreign, to carry a score."""
+    reasons = []
+    probability = metrics["mean_word_probability"]
+    if probability < q["min_mean_word_probability"]:
+        reasons.append(
+            {
+                "code": "unreliable_transcript",
+                "message": f"The mean word probability is {probability:.2f} "
+                f"(minimum {q['min_mean_word_probability']:g}), so the "
+                "transcript is mostly guesswork.",
+            }
+        )
+    unknown = metrics["unknown_word_share"]
+    if unknown is not None and unknown > q["max_unknown_word_share"]:
+        reasons.append(
+            {
+                "code": "likely_not_english",
+                "message": f"{unknown:.0%} of the transcribed words are not "
+                "English words, so the answer may be in another language.",
+            }
         )
     return reasons
 

@@ -121,6 +121,18 @@ def test_score_speaking_prints_json(tmp_path: Path, test_data: Path) -> None:
     assert 0 <= output["score"] <= 100
 
 
+def test_score_speaking_withholds_french(tmp_path: Path, shared_data: Path) -> None:
+    clip = shared_data / "audio" / "commonvoice_fr_17299458.wav"
+    result = frontline(tmp_path, "score-speaking", str(clip))
+    assert result.returncode == 0, result.stderr
+    output = json.loads(result.stdout)
+    assert output["score"] is None
+    assert output["cefr"] is None
+    assert output["needs_review"] is True
+    assert output["withheld"]["score"] is not None
+    assert "likely_not_english" in output["withheld"]["reasons"]
+
+
 def test_score_speaking_silence_has_no_transcript(tmp_path: Path) -> None:
     silence = tmp_path / "silence.wav"
     with wave.open(str(silence), "wb") as writer:

@@ -39,6 +39,7 @@ from scoring.grammar import GrammarChecker, get_checker  # noqa: E402
 from scoring.style import find_style_issues  # noqa: E402
 from scoring.writing import (  # noqa: E402
     WritingRules,
+    is_incoherent,
     load_writing_rules,
     measure_writing,
     score_writing,
@@ -400,6 +401,7 @@ def calibrate_cefr(
     measured = measure_texts([row["answer"] for row in rows], checker, base)
     counts = {band: labels.count(i) for i, band in enumerate(BANDS)}
     print(f"CEFR answers: {len(rows)} {counts}")
+    print(coherence_report(measured, [row["majority"] for row in rows], base))
     humans = examiner_agreement(rows)
     print(
         f"{'examiner vs examiner':<34} exact {humans['exact']:.2f}  "
@@ -437,6 +439,7 @@ def check_ellipse(data: Path, checker: GrammarChecker, rules: WritingRules) -> N
     measured = measure_texts([row["full_text"] for row in rows], checker, rules)
     results = [score_writing(metrics, rules) for metrics in measured]
     print(f"ELLIPSE essays: {len(rows)} (held out, not used for fitting)")
+    print(coherence_report(measured, [row["Overall"] for row in rows], rules))
     comparisons = [
         ("score", "Overall"),
         ("accuracy", "Grammar"),
@@ -453,6 +456,25 @@ def check_ellipse(data: Path, checker: GrammarChecker, rules: WritingRules) -> N
         print(
             f"  Spearman {ours:<17} vs human {theirs:<12} {spearman(values, human):.3f}"
         )
+
+
+def coherence_report(
+    measured: Sequence[dict[str, Any]], ratings: Sequence[str], rules: WritingRules
+) -> str:
+    """Summarise the word shares behind the "incoherent" flag over rated texts."""
+    unknown = max(range(len(measured)), key=lambda i: measured[i]["unknown_word_share"])
+    real = min(range(len(measured)), key=lambda i: measured[i]["real_word_share"])
+    flagged = [
+        ratings[i]
+        for i, metrics in enumerate(measured)
+        if is_incoherent(metrics, rules)
+    ]
+    return (
+        f"  incoherent flag: {len(flagged)} of {len(measured)} texts {flagged}; "
+        f"largest unknown-word share {measured[unknown]['unknown_word_share']:.3f} "
+        f"(rated {ratings[unknown]}), lowest real-word share "
+        f"{measured[real]['real_word_share']:.3f} (rated {ratings[real]})"
+    )
 
 
 def print_snippet(rules: WritingRules) -> None:

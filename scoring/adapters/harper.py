@@ -70,7 +70,9 @@ class HarperChecker:
     sentence start is dropped only if the text also capitalises it inside a
     sentence. Harper's dictionary lacks most personal and brand names (it flags
     "Priya", "Siobhan", "Zalando"), and agents write customers' names all day.
-    A contraction of "I" ("I'am") is not a name and stays flagged. The cost is
+    A contraction of "I" ("I'am") is not a name and stays flagged. A
+    capitalised word for which Harper asks for all capitals ("Sam" as SAM) is
+    taken for a name too. The cost is
     that misspelled names and capitalised words inside a sentence ("the Holday
     Inn", "on Facebbok") are not reported. Keeping flags on words one edit from
     a dictionary word would catch those, but it also flagged correct names in
@@ -135,7 +137,10 @@ class HarperChecker:
             ]
             if self.ignore_name_spelling:
                 chunk_matches = [
-                    m for m in chunk_matches if not _is_name_spelling(m, names)
+                    m
+                    for m in chunk_matches
+                    if not _is_name_spelling(m, names)
+                    and not _is_name_as_acronym(m, names.text)
                 ]
             if self.accept_other_dialect:
                 chunk_matches = self._without_other_dialect_spelling(
@@ -288,6 +293,26 @@ def _is_name_spelling(match: GrammarMatch, names: _NameIndex) -> bool:
     if not _at_sentence_start(names.text, match.offset):
         return True
     return word in names.capitalised_inside_sentences()
+
+
+def _is_name_as_acronym(match: GrammarMatch, text: str) -> bool:
+    """Return whether Harper requests all capitals for a capitalised name.
+
+    Harper's OrthographicConsistency rule flags "Sam" and "Mia" because its
+    dictionary spells them SAM and MIA (acronyms), with the message "This
+    word's canonical spelling is all-caps". A word written with one capital
+    and then lower case is usually a name in running text. The rule's
+    flags on mixed-case spellings ("Paypal" for "PayPal") stay.
+    """
+    if match.rule != "OrthographicConsistency" or not match.replacements:
+        return False
+    word = text[match.offset : match.offset + match.length]
+    if not (word[:1].isupper() and word[1:].islower()):
+        return False
+    return all(
+        replacement.isupper() and replacement.lower() == word.lower()
+        for replacement in match.replacements
+    )
 
 
 def _at_sentence_start(text: str, index: int) -> bool:

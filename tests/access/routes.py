@@ -241,6 +241,9 @@ ROUTES: dict[str, Route] = {
     "/recruit/responses/<int:response_id>/audio": Route(
         "/recruit/responses/{response}/audio", get="login 403 403 403 403 200 200"
     ),
+    "/recruit/responses/<int:response_id>/review": Route(
+        "/recruit/responses/{response}/review", post="login 403 403 403 403 302 302"
+    ),
     "/recruit/tokens": Route(
         "/recruit/tokens",
         get="login 403 403 403 403 200 200",

@@ -27,7 +27,7 @@ from assessments.models import (
     SimulationMessage,
     SimulationRun,
 )
-from recruit.models import Application
+from recruit.models import Application, AuditEvent
 from tests.conftest import csrf_token, log_in, make_user
 from tests.factories import funnel_opening
 
@@ -605,3 +605,112 @@ def test_hostile_text_is_escaped_for_recruiters(
     assert "chat_speak" in page
     candidate_page = client.get(f"/attempts/{attempt_id}/status").get_json()
     assert '"score"' not in json.dumps(candidate_page)
+
+
+def straight_line_attitude(client: FlaskClient, opening_id: int) -> int:
+    """Answer the judgement tasks and agree with every statement.
+
+    Returns the id of the questionnaire response.
+    """
+    judgement = open_assessment(client, opening_id, "Situational judgement")
+    best_first, best_second, rank_item = items_of(judgement)
+    choose(client, judgement, best_first, choice="0")
+    choose(client, judgement, best_second, choice="0")
+    places = {"rank-0": "1", "rank-1": "2", "rank-2": "3", "rank-3": "4"}
+    choose(client, judgement, rank_item, **places)
+    questionnaire = open_assessment(client, opening_id, "Work style questionnaire")
+    item = db.session.get(Attempt, questionnaire).assessment.items[0]
+    answers = {f"s-{s['id']}": "5" for s in item.config["statements"]}
+    assert choose(client, questionnaire, item.id, **answers).status_code == 302
+    score_submitted()
+    response = response_for(questionnaire, item.id)
+    assert response is not None
+    return response.id
+
+
+def review(client: FlaskClient, response_id: int, **fields: str):
+    data = {"csrf_token": csrf_token(client), **fields}
+    return client.post(f"/recruit/responses/{response_id}/review", data=data)
+
+
+def test_straight_lined_score_withheld_until_review(
+    app: Flask, client: FlaskClient, opening_id: int
+) -> None:
+    log_in(client, "cand@example.com")
+    with app.app_context():
+        response_id = straight_line_attitude(client, opening_id)
+        response = db.session.get(Response, response_id)
+        assert response.score.score is None
+        assert response.awaiting_review is True
+        computed = response.score.evidence["withheld"]["score"]
+        application = response.attempt.application
+        stage = response.item.assessment.stage
+        result = application.result_for(stage)
+        judgement_score = result.score
+        assert judgement_score is not None  # the judgement tasks alone
+        assert result.complete is False
+        assert result.passed is None
+        application_id = application.id
+
+    recruiter = app.test_client()
+    log_in(recruiter, "rec@example.com")
+    page = recruiter.get(f"/recruit/applications/{application_id}")
+    assert "Accept the computed score" in page.get_data(as_text=True)
+    missing_reason = review(recruiter, response_id, action="accept", reason="")
+    assert missing_reason.status_code == 302
+    accepted = review(
+        recruiter, response_id, action="accept", reason="Asked her; she misread"
+    )
+    assert accepted.status_code == 302
+    with app.app_context():
+        response = db.session.get(Response, response_id)
+        assert response.score.score == computed
+        assert response.needs_review is False
+        assert response.awaiting_review is False
+        result = response.attempt.application.result_for(response.item.assessment.stage)
+        assert result.complete is True
+        assert result.score == round((judgement_score + computed) / 2, 1)
+        events = db.session.scalars(
+            select(AuditEvent).filter_by(action="review_score")
+        ).all()
+        assert len(events) == 1
+        assert events[0].reason == "Asked her; she misread"
+        assert events[0].before["computed_score"] == computed
+        assert events[0].after["score"] == computed
+    again = review(recruiter, response_id, action="replace", score="10", reason="x")
+    assert again.status_code == 302
+    with app.app_context():
+        assert db.session.get(Response, response_id).score.score == computed
+    page = recruiter.get(f"/recruit/applications/{application_id}")
+    assert "Asked her; she misread" in page.get_data(as_text=True)
+
+
+def test_recruiter_enters_score_for_withheld_answer(
+    app: Flask, client: FlaskClient, opening_id: int
+) -> None:
+    log_in(client, "cand@example.com")
+    with app.app_context():
+        response_id = straight_line_attitude(client, opening_id)
+    recruiter = app.test_client()
+    log_in(recruiter, "rec@example.com")
+    no_score = review(recruiter, response_id, action="replace", reason="Retested")
+    assert no_score.status_code == 302
+    out_of_range = review(
+        recruiter, response_id, action="replace", score="120", reason="Retested"
+    )
+    assert out_of_range.status_code == 302
+    with app.app_context():
+        assert db.session.get(Response, response_id).awaiting_review is True
+    entered = review(
+        recruiter, response_id, action="replace", score="35", reason="Retested"
+    )
+    assert entered.status_code == 302
+    with app.app_context():
+        response = db.session.get(Response, response_id)
+        assert response.score.score == 35.0
+        assert response.score.cefr is None
+        assert response.score.evidence["review"]["accepted_computed"] is False
+        event = db.session.scalars(
+            select(AuditEvent).filter_by(action="review_score")
+        ).one()
+        assert event.after["score"] == 35.0

@@ -171,6 +171,19 @@ def test_essay_by_writing_scorer(app: Any) -> None:
     assert result.details["scorer"] == "writing"
 
 
+def test_essay_not_in_english_waits_for_grader(app: Any) -> None:
+    text = (
+        "Bonjour madame, je vous remercie pour votre message. Votre colis est parti "
+        "hier de notre entrepôt et il arrivera demain matin chez vous. Si vous "
+        "avez d'autres questions, n'hésitez pas à nous contacter par téléphone."
+    )
+    with app.app_context():
+        result = grade("essay", {"grader": "writing", "min_words": 20}, {"text": text})
+    assert result.fraction is None
+    assert result.details["withheld"]["reasons"] == ["incoherent"]
+    assert result.details["review_reasons"][0]["code"] == "incoherent"
+
+
 def test_chat_reply_by_etiquette_scorer(app: Any) -> None:
     data = {
         "customer_message": "My order 48213 has not arrived and I am upset!",

@@ -191,6 +191,21 @@ def test_names_are_not_misspellings(harper: GrammarChecker) -> None:
     assert flagged(harper, text) == []
 
 
+def test_names_spelled_like_acronyms(harper: GrammarChecker) -> None:
+    # Harper's dictionary spells these names SAM and MIA.
+    assert flagged(harper, "Best regards, Sam") == []
+    text = (
+        "Thanks, Sam. Please contact Kenji or Priya if the parcel from "
+        "Springfield is late. Mia will call you."
+    )
+    assert flagged(harper, text) == []
+
+
+def test_brand_capitals_still_flagged(harper: GrammarChecker) -> None:
+    found = [item[0] for item in flagged(harper, "Sam paid with Paypal on youtube.")]
+    assert found == ["Paypal", "youtube"]
+
+
 def test_sentence_start_names(harper: GrammarChecker) -> None:
     # Capitalised at a sentence start only: kept, as nothing shows it is a name.
     assert [item[0] for item in flagged(harper, "Siobhan here. How can I help?")] == [

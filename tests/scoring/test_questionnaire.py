@@ -64,11 +64,37 @@ def test_straight_lining_is_flagged() -> None:
     assert "straight_lining" in result["flags"]
 
 
+def test_random_answers_withhold_score() -> None:
+    result = score_questionnaire(
+        STATEMENTS,
+        PAIRS,
+        answers(calm=5, patience=5, steady=1, procedure=5, corners=5, needs=3),
+    )
+    assert result["score"] is None
+    assert result["withheld"]["reasons"] == ["inconsistent"]
+    assert result["withheld"]["score"] == pytest.approx(
+        round((16 / 6 - 1) / 4 * 100, 1)
+    )
+
+
+def test_all_strongly_agree_withholds_score() -> None:
+    # Agreeing with every statement agrees with the reverse-keyed ones too.
+    same = {statement.id: 5 for statement in STATEMENTS}
+    result = score_questionnaire(STATEMENTS, PAIRS, same)
+    assert result["score"] is None
+    assert result["needs_review"] is True
+    assert result["withheld"]["reasons"] == ["inconsistent", "straight_lining"]
+    assert result["withheld"]["score"] == pytest.approx(
+        round((22 / 6 - 1) / 4 * 100, 1)
+    )
+
+
 def test_idealised_answers_are_flagged() -> None:
     ideal = answers(calm=5, patience=1, steady=5, procedure=5, corners=1, needs=5)
     result = score_questionnaire(STATEMENTS, PAIRS, ideal)
     assert result["score"] == 100.0
     assert result["flags"] == ["idealised"]
+    assert "withheld" not in result
 
 
 def test_missing_answer_is_rejected() -> None:

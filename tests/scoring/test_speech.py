@@ -14,7 +14,13 @@ from faster_whisper.transcribe import Segment
 
 from scoring.adapters import whisper
 from scoring.audio import SAMPLE_RATE, SignalStats, decode_audio
-from scoring.speech import assess_speaking, load_rules, score_speaking
+from scoring.speech import (
+    assess_speaking,
+    count_unknown_words,
+    default_rules,
+    load_rules,
+    score_speaking,
+)
 from scoring.text_normalize import word_errors
 from tests.scoring.test_audio import encode, write_wav
 
@@ -320,6 +326,42 @@ def test_short_answer_flagged(model, tmp_path: Path, jfk_samples):
 def test_foreign_speech_flagged_low_confidence(model, shared_data: Path):
     result = assess_speaking(shared_data / "audio" / "deepspeech_ru.wav", model=model)
     assert "low_confidence" in codes(result)
+    assert "unreliable_transcript" in codes(result)
+    assert result["score"] is None
+    assert result["cefr"] is None
+
+
+@slow
+def test_french_speech_score_withheld(model, shared_data: Path):
+    # tiny.en wrote "La pahol ita madam Anilu will" for this French sentence.
+    path = shared_data / "audio" / "commonvoice_fr_17299458.wav"
+    result = assess_speaking(path, model=model)
+    assert result["score"] is None
+    assert result["cefr"] is None
+    assert result["needs_review"] is True
+    assert {"unreliable_transcript", "likely_not_english"} <= codes(result)
+    assert result["metrics"]["unknown_word_share"] >= 0.3
+    assert result["withheld"]["score"] is not None
+
+
+@slow
+@pytest.mark.parametrize(
+    "name",
+    [
+        "whisper_jfk.flac",
+        "jfk_8khz_telephone.wav",
+        "so762_011560068.m4a",
+        "speechocean762/070010005.wav",
+        "speechocean762/080020003.wav",
+        "speechocean762/096080006.wav",
+    ],
+)
+def test_english_answers_keep_score(model, audio_dir: Path, name: str):
+    # The three speechocean762 clips are the least fluent learners of the set.
+    result = assess_speaking(audio_dir / name, model=model)
+    assert "withheld" not in result
+    assert result["score"] is not None
+    assert result["cefr"] is not None
 
 
 @slow
@@ -328,6 +370,10 @@ def test_german_half_flagged_untranscribed(model, audio_dir: Path):
     result = assess_speaking(audio_dir / "fasterwhisper_multilingual.mp3", model=model)
     assert "untranscribed_speech" in codes(result)
     assert result["metrics"]["untranscribed_speech_s"] > 20
+    assert "mostly_untranscribed" in codes(result)
+    assert result["metrics"]["untranscribed_share"] > 0.4
+    assert result["score"] is None
+    assert result["withheld"]["reasons"] == ["mostly_untranscribed"]
 
 
 @slow
@@ -447,7 +493,35 @@ def test_pure_untranscribed_speech_flagged():
     regions = [(0.5, 3.6), (5.0, 9.0)]  # words end at 3.6 s, speech goes on
     result = score_speaking(words, GOOD_SIGNAL, speech_regions=regions)
     assert result["metrics"]["untranscribed_speech_s"] == pytest.approx(4.0)
+    assert result["metrics"]["untranscribed_share"] == round(4.0 / 7.1, 4)
+    assert codes(result) == {"untranscribed_speech", "mostly_untranscribed"}
+    assert result["score"] is None
+    assert result["withheld"]["reasons"] == ["mostly_untranscribed"]
+
+
+def test_pure_some_untranscribed_speech_keeps_score():
+    words = timed(" ".join(["we will refund the order today for you"] * 8), {})
+    end = words[-1].end
+    regions = [(0.5, end), (end + 1.0, end + 5.0)]  # 4 s of 25 s untranscribed
+    result = score_speaking(words, GOOD_SIGNAL, speech_regions=regions)
     assert codes(result) == {"untranscribed_speech"}
+    assert result["metrics"]["untranscribed_share"] < 0.25
+    assert result["score"] is not None
+
+
+def test_unknown_words_skip_fillers_and_names():
+    fillers = default_rules().fillers
+    text = "Erm, umm, I called Oluwaseun about the parcel, uhh, yesterday."
+    assert count_unknown_words(text, fillers) == 0
+    assert count_unknown_words("La pahol ita madam Anilu will", fillers) == 2
+
+
+def test_pure_unknown_words_withhold_score():
+    words = timed("la pahol ita madam anilu will", {})
+    result = score_speaking(words, GOOD_SIGNAL, unknown_words=3)
+    assert result["metrics"]["unknown_word_share"] == 0.5
+    assert "likely_not_english" in codes(result)
+    assert result["score"] is None
 
 
 def test_pure_speech_near_words_is_transcribed():
@@ -467,6 +541,9 @@ def test_pure_gate_low_confidence():
     result = score_speaking(words, GOOD_SIGNAL)
     assert "low_confidence" in codes(result)
     assert result["subscores"]["confidence"] == 0.0
+    assert "unreliable_transcript" in codes(result)
+    assert result["score"] is None
+    assert result["cefr"] is None
 
 
 def test_pure_no_words_is_no_speech():

@@ -56,6 +56,8 @@ def test_result_shape(harper: GrammarChecker) -> None:
     assert result["words"] == 52
     assert 0 <= result["score"] <= 100
     assert result["cefr"] in ("A1", "A2", "B1", "B2", "C1", "C2")
+    assert result["needs_review"] is False
+    assert result["review_reasons"] == []
     assert set(result["subscores"]) == {
         "accuracy",
         "vocabulary",
@@ -147,6 +149,56 @@ def test_few_words_flagged(harper: GrammarChecker) -> None:
 def test_negative_min_words_rejected(harper: GrammarChecker) -> None:
     with pytest.raises(ValueError, match="min_words"):
         assess(CLEAN_REPLY, harper, min_words=-1)
+
+
+FRENCH_REPLY = (
+    "Bonjour madame, je vous remercie pour votre message. Votre colis est parti "
+    "hier de notre entrepôt et il arrivera demain matin chez vous. Si vous avez "
+    "d'autres questions, n'hésitez pas à nous contacter par téléphone ou par "
+    "courriel. Cordialement, l'équipe du service client."
+)
+
+
+def test_foreign_text_score_withheld(harper: GrammarChecker) -> None:
+    result = assess(FRENCH_REPLY, harper)
+    assert "incoherent" in result["flags"]
+    assert result["metrics"]["unknown_word_share"] > 0.5
+    assert result["score"] is None
+    assert result["cefr"] is None
+    assert result["needs_review"] is True
+    assert [reason["code"] for reason in result["review_reasons"]] == ["incoherent"]
+    assert result["withheld"]["score"] is not None
+
+
+def test_keyboard_mash_score_withheld(harper: GrammarChecker) -> None:
+    mash = " ".join(["asdf jkl qwer tyu zxcv bnm ghjk sdfg wert yuio"] * 3)
+    result = assess(mash, harper)
+    assert result["metrics"]["real_word_share"] < 0.2
+    assert result["score"] is None
+    assert result["withheld"]["reasons"] == ["incoherent"]
+
+
+def test_short_foreign_reply_not_judged(harper: GrammarChecker) -> None:
+    # Below min_evidence_words the shares say too little.
+    result = assess("Merci beaucoup, à demain.", harper)
+    assert "incoherent" not in result["flags"]
+    assert result["score"] is not None
+
+
+def test_rated_learner_texts_keep_scores(
+    shared_data: Path, harper: GrammarChecker
+) -> None:
+    folder = shared_data / "learner_text"
+    texts = []
+    for name, column in (
+        ("cefr_asag_labelled_sample120.csv", "answer"),
+        ("ellipse_test_sample_40.csv", "full_text"),
+    ):
+        with (folder / name).open(encoding="utf-8", newline="") as file:
+            texts += [row[column] for row in csv.DictReader(file)]
+    assert len(texts) == 108
+    withheld = [text[:40] for text in texts if "withheld" in assess(text, harper)]
+    assert withheld == []
 
 
 def test_non_english_with_harper(harper: GrammarChecker) -> None:
