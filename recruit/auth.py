@@ -132,10 +132,19 @@ def expire_session() -> None:
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    if not user_id.isdigit():
+def load_user(session_id: str) -> User | None:
+    """Load the user of a session id ``"USER_ID:SESSION_VERSION"``.
+
+    A session of an older version, ended by a logout or a new password, loads
+    no user, so its request is treated as anonymous.
+    """
+    user_id, _, version = session_id.partition(":")
+    if not (user_id.isdigit() and version.isdigit()):
         return None
-    return db.session.get(User, int(user_id))
+    user = db.session.get(User, int(user_id))
+    if user is None or user.session_version != int(version):
+        return None
+    return user
 
 
 def roles_required(*roles: Role) -> Callable[[F], F]:
@@ -276,6 +285,8 @@ def login() -> Any:
 @login_required
 def logout() -> Any:
     audit.info("logout: user=%s", current_user.id)
+    current_user.end_sessions()
+    db.session.commit()
     logout_user()
     flash(_("You are logged out."), "info")
     return redirect(url_for("public.home"))

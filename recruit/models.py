@@ -68,11 +68,22 @@ class User(UserMixin, db.Model):
     # An account of the demo data: no email is sent to it or about it.
     demo: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Part of every session's user id: raising it on logout or a new password
+    # ends the account's sessions everywhere, copied cookies included.
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     applications: Mapped[list[Application]] = relationship(back_populates="candidate")
 
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+    def end_sessions(self) -> None:
+        """Invalidate every session of this account at its next request."""
+        self.session_version = (self.session_version or 0) + 1
+
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)
+        self.end_sessions()
 
     def set_unusable_password(self) -> None:
         """Leave the account without a password until an invitation sets one.

@@ -17,6 +17,7 @@ from assessments.models import Response
 from courses.models import QuizAttempt
 from courses.quizzes import questions_of, start_attempt
 from recruit.auth import LAST_SEEN, LOGIN_STARTED
+from recruit.models import User
 from tests.assessments.test_flow import start
 from tests.conftest import build_app, csrf_token, log_in, make_user
 from tests.courses.conftest import make_quiz
@@ -224,3 +225,36 @@ def test_static_files_keep_idle_clock(candidate: FlaskClient) -> None:
     assert candidate.get("/healthz").status_code == 200
     with candidate.session_transaction() as session:
         assert session[LAST_SEEN] == before
+
+
+def test_logout_ends_copied_session(app: Flask) -> None:
+    with app.app_context():
+        make_user("cand@example.com", "candidate")
+    first = app.test_client()
+    log_in(first, "cand@example.com")
+    copy = app.test_client()
+    cookie = first.get_cookie("session")
+    assert cookie is not None
+    copy.set_cookie("session", cookie.value)
+    assert copy.get("/me/applications").status_code == 200
+    token = csrf_token(first, "/me/applications")
+    assert first.post("/logout", data={"csrf_token": token}).status_code == 302
+    # The copied cookie still carries the old session id, which no longer loads.
+    refused = copy.get("/me/applications")
+    assert refused.status_code == 302
+    assert "/login" in refused.location
+
+
+def test_new_password_ends_sessions(app: Flask) -> None:
+    with app.app_context():
+        make_user("cand@example.com", "candidate")
+    client = app.test_client()
+    log_in(client, "cand@example.com")
+    assert client.get("/me/applications").status_code == 200
+    with app.app_context():
+        user = db.session.scalar(select(User).filter_by(email="cand@example.com"))
+        user.set_password("another long password")
+        db.session.commit()
+    assert client.get("/me/applications").status_code == 302
+    log_in(client, "cand@example.com", "another long password")
+    assert client.get("/me/applications").status_code == 200
