@@ -135,5 +135,10 @@ def _send_after_commit(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _drop_after_rollback(session: Session) -> None:
+    # A rolled-back savepoint, such as a webhook delivery already recorded,
+    # leaves the outer transaction active and its queued tasks still due.
+    transaction = session.get_transaction()
+    if transaction is not None and transaction.is_active:
+        return
     for key in (_QUEUE, _NEW_TRANSITIONS, _FINISHED_RESULTS):
         session.info.pop(key, None)

@@ -7,14 +7,18 @@ import hmac
 import json
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from celery.contrib.testing.worker import start_worker
+from celery.signals import before_task_publish
 from sqlalchemy import select
 
-from app import db
+from app import db, utcnow
 from recruit.decisions import hire
 from recruit.models import (
     DeliveryStatus,
@@ -23,7 +27,12 @@ from recruit.models import (
     Webhook,
     WebhookDelivery,
 )
-from recruit.tasks import backoff_delay, dispatch_transitions
+from recruit.tasks import (
+    NEVER_SENT_AFTER,
+    backoff_delay,
+    dispatch_transitions,
+    requeue_pending,
+)
 from recruit.webhooks import SIGNATURE_HEADER, publish, sign, signature_header, verify
 from tests.conftest import build_app, make_user
 from tests.recruit.ranking_factories import opening_with_weights, scored_application
@@ -173,3 +182,64 @@ def test_redirect_is_a_failed_delivery(tmp_path: Path) -> None:
             assert delivery.attempts == 1
     finally:
         server.shutdown()
+
+
+@contextmanager
+def published_tasks() -> Iterator[list[tuple[str, list]]]:
+    """Collect (task name, args) of every task sent to the broker meanwhile."""
+    sent: list[tuple[str, list]] = []
+
+    def record(sender: object = None, body: object = None, **kwargs: object) -> None:
+        sent.append((str(sender), list(body[0])))
+
+    before_task_publish.connect(record)
+    try:
+        yield sent
+    finally:
+        before_task_publish.disconnect(record)
+
+
+def test_repeated_event_keeps_earlier_deliveries_queued(tmp_path: Path) -> None:
+    app = build_app(tmp_path)
+    with app.app_context():
+        for port in (9, 10):
+            db.session.add(
+                Webhook(
+                    url=f"http://127.0.0.1:{port}/",
+                    secret=SECRET,
+                    events=["stage_changed", "hired"],
+                )
+            )
+        db.session.commit()
+        assert publish("hired", "hire:7", {"application_id": 7}) == 2
+        db.session.commit()
+        with published_tasks() as sent:
+            assert publish("stage_changed", "transition:8", {}) == 2
+            assert publish("hired", "hire:7", {"application_id": 7}) == 0
+            db.session.commit()
+        stage_changes = db.session.scalars(
+            select(WebhookDelivery.id).filter_by(event="stage_changed")
+        ).all()
+        queued = [args[0] for name, args in sent if name.endswith("deliver_webhook")]
+        assert sorted(queued) == sorted(stage_changes)
+
+
+def test_sweep_queues_never_sent_delivery(tmp_path: Path) -> None:
+    app = build_app(tmp_path)
+    with app.app_context():
+        db.session.add(
+            Webhook(url="http://127.0.0.1:9/", secret=SECRET, events=["hired"])
+        )
+        db.session.commit()
+        publish("hired", "hire:7", {})
+        publish("hired", "hire:8", {})
+        db.session.commit()
+        never_sent, fresh = db.session.scalars(
+            select(WebhookDelivery).order_by(WebhookDelivery.id)
+        ).all()
+        never_sent.created_at = utcnow() - NEVER_SENT_AFTER - timedelta(seconds=1)
+        db.session.commit()
+        with published_tasks() as sent:
+            assert requeue_pending() == 1
+        assert sent == [("recruit.tasks.deliver_webhook", [never_sent.id])]
+        assert fresh.id != never_sent.id
