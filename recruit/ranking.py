@@ -338,6 +338,23 @@ def overrides_for(application_ids: Iterable[int]) -> dict[tuple[int, int], Any]:
     return {(row.application_id, row.stage_id): row for row in rows}
 
 
+def reached_position(application: Application, stages: list[Stage]) -> int | None:
+    """Return the position of the furthest stage the application has reached.
+
+    None means that every stage counts: a hired application, or one without a
+    current stage. A stage after this position has not been reached, so its
+    result does not count in the composite.
+    """
+    if application.status == ApplicationStatus.HIRED:
+        return None
+    if application.current_stage_id is None:
+        return None
+    for stage in stages:
+        if stage.id == application.current_stage_id:
+            return stage.position
+    return application.current_stage.position
+
+
 def refresh_composite(
     application: Application,
     stages: list[Stage],
@@ -349,8 +366,11 @@ def refresh_composite(
     weights or pass marks re-ranks every application cheaply.
     """
     inputs = []
+    reached = reached_position(application, stages)
     for stage in stages:
         result = application.result_for(stage)
+        if reached is not None and stage.position > reached:
+            result = None
         if result is not None:
             complete = result.complete and result.score is not None
             result.passed = result.score >= stage.pass_mark if complete else None
