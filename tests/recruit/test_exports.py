@@ -79,6 +79,7 @@ def test_import_then_export_round_trip(app: Flask, client: FlaskClient) -> None:
     exported = client.get(f"/recruit/openings/{opening_id}/ranking.csv")
     assert exported.status_code == 200
     assert exported.mimetype == "text/csv"
+    assert exported.headers["Content-Type"] == "text/csv; charset=utf-8"
     text = exported.get_data(as_text=True).lstrip("\ufeff")
     records = list(csv.DictReader(io.StringIO(text)))
     by_email = {record["email"]: record for record in records}
@@ -172,3 +173,18 @@ def test_parse_languages() -> None:
     assert parse_languages("en, en") == [("en", None)]
     with pytest.raises(ValueError, match="no language"):
         parse_languages("  ")
+
+
+def test_decision_log_csv_charset_once(app: Flask, client: FlaskClient) -> None:
+    with app.app_context():
+        make_user("rec@example.com", "recruiter")
+        opening = opening_with_weights()
+        application = scored_application(
+            opening, "ana@example.com", {StageKind.LANGUAGE: 70}, name="Ana"
+        )
+        candidate_id = application.candidate_id
+    log_in(client, "rec@example.com")
+    exported = client.get(f"/recruit/candidates/{candidate_id}/decision-log.csv")
+    assert exported.status_code == 200
+    assert exported.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert exported.get_data(as_text=True).startswith("at,kind,application_id,")
