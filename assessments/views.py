@@ -25,12 +25,14 @@ from assessments.services import (
     AlreadySubmitted,
     AnswerInvalid,
     AssessmentError,
+    max_recording_s,
     save_draft,
     submit_audio,
     submit_text,
 )
 
 bp = Blueprint("assess", __name__, url_prefix="/attempts")
+bp.add_app_template_global(max_recording_s)
 
 WAITING = (ResponseStatus.SUBMITTED, ResponseStatus.PROCESSING)
 
