@@ -232,7 +232,15 @@ def _integrations(users: dict) -> dict[str, object]:
         events=["hired"],
         created_by_id=users["admin"].id,
     )
-    db.session.add(hook)
+    # The admin's visit to the delete route deletes this one, not the one above.
+    spare_hook = Webhook(
+        url="http://127.0.0.1:9/spare",
+        secret="s" * 32,
+        events=["hired"],
+        created_by_id=users["admin"].id,
+    )
+    db.session.add_all([hook, spare_hook])
     db.session.commit()
     tokens["webhook"] = hook.id
+    tokens["spare_webhook"] = spare_hook.id
     return tokens
