@@ -152,6 +152,10 @@ ENVIRONMENT_SETTINGS: dict[str, tuple[str, Any]] = {
     "FRONTLINE_SMTP_PASSWORD": ("SMTP_PASSWORD", str),
     "FRONTLINE_SMTP_STARTTLS": ("SMTP_STARTTLS", lambda v: v.lower() in TRUE_WORDS),
     "FRONTLINE_SMTP_SSL": ("SMTP_SSL", lambda v: v.lower() in TRUE_WORDS),
+    "FRONTLINE_WEBHOOK_ALLOW_PRIVATE": (
+        "WEBHOOK_ALLOW_PRIVATE",
+        lambda v: v.lower() in TRUE_WORDS,
+    ),
 }
 
 
@@ -331,6 +335,7 @@ def load_config(app: Flask, overrides: dict[str, Any] | None) -> None:
         SMTP_TIMEOUT_S=20.0,
         MAIL_RETRY_BASE_S=60.0,
         WEBHOOK_TIMEOUT_S=10.0,
+        WEBHOOK_ALLOW_PRIVATE=False,
         WEBHOOK_RETRY_BASE_S=30.0,
         WEBHOOK_MAX_RETRIES=8,
         API_TOKEN_DAYS=90,

@@ -28,6 +28,7 @@ from assessments.services import (
     AssessmentError,
     TimeUp,
     deadline,
+    max_recording_s,
     save_draft,
     submit_audio,
     submit_text,
@@ -35,6 +36,7 @@ from assessments.services import (
 )
 
 bp = Blueprint("assess", __name__, url_prefix="/attempts")
+bp.add_app_template_global(max_recording_s)
 
 WAITING = (ResponseStatus.SUBMITTED, ResponseStatus.PROCESSING)
 

@@ -17,7 +17,14 @@ from sqlalchemy.orm import joinedload
 
 from app import bounded_int, db
 from recruit.models import Application, Opening, Stage, StageTransition
-from recruit.ranking import MAX_PAGE, parse_filter, ranking_page
+from recruit.ranking import (
+    MAX_PAGE,
+    RankingFilter,
+    filtered_query,
+    parse_filter,
+    rank_order,
+    ranking_page,
+)
 from recruit.tasks import transition_payload
 from recruit.tokens import authenticate
 
@@ -214,7 +221,24 @@ def application(application_id: int) -> Any:
     if row is None:
         return api_error(404, f"application {application_id} not found")
     stages = [stage for stage in row.opening.stages if stage.enabled]
-    return jsonify(application_json(row, stages))
+    return jsonify(application_json(row, stages, _rank_in_opening(row)))
+
+
+def _rank_in_opening(application: Application) -> int | None:
+    """Return the application's place in its opening's unfiltered ranking.
+
+    This is the rank that the opening's list gives it without filters, sorted
+    by rank.
+    """
+    ranked = (
+        filtered_query(application.opening_id, RankingFilter())
+        .with_only_columns(
+            Application.id.label("id"),
+            func.row_number().over(order_by=rank_order()).label("rank"),
+        )
+        .subquery()
+    )
+    return db.session.scalar(select(ranked.c.rank).where(ranked.c.id == application.id))
 
 
 @bp.route("/stage-changes")

@@ -218,26 +218,32 @@ def _safe_next(target: str | None) -> str | None:
     return target
 
 
-# Failed log-ins allowed per email, and per client address, within the window.
+# Failed log-ins allowed per (email, client address) pair, and per client
+# address across all emails, within the window. The email limit is not global,
+# so that failures from one address cannot lock the account's owner out.
 LOGIN_WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_EMAIL = 10
 MAX_FAILURES_PER_ADDRESS = 50
 
 
 def login_blocked(email: str, ip_address: str) -> bool:
-    """Return whether too many log-ins failed lately for this email or address."""
+    """Return whether this address failed too often, for this email or in all."""
     since = utcnow() - LOGIN_WINDOW
-    by_email = db.session.scalar(
+    by_pair = db.session.scalar(
         select(func.count())
         .select_from(LoginFailure)
-        .where(LoginFailure.email == email, LoginFailure.at >= since)
+        .where(
+            LoginFailure.email == email,
+            LoginFailure.ip_address == ip_address,
+            LoginFailure.at >= since,
+        )
     )
     by_address = db.session.scalar(
         select(func.count())
         .select_from(LoginFailure)
         .where(LoginFailure.ip_address == ip_address, LoginFailure.at >= since)
     )
-    return (by_email or 0) >= MAX_FAILURES_PER_EMAIL or (
+    return (by_pair or 0) >= MAX_FAILURES_PER_EMAIL or (
         by_address or 0
     ) >= MAX_FAILURES_PER_ADDRESS
 
@@ -273,7 +279,11 @@ def login() -> Any:
         elif not user.is_active:
             form.email.errors.append(_("This account is disabled."))
         else:
-            db.session.execute(delete(LoginFailure).where(LoginFailure.email == email))
+            db.session.execute(
+                delete(LoginFailure).where(
+                    LoginFailure.email == email, LoginFailure.ip_address == address
+                )
+            )
             db.session.commit()
             login_user(user)
             audit.info("login: user=%s from %s", user.id, address)

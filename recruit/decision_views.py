@@ -218,9 +218,7 @@ def candidate_decision_log(user_id: int, fmt: str) -> Any:
     if fmt == "json":
         body = json.dumps(log, ensure_ascii=False, indent=2, default=str)
         return Response(body, mimetype="application/json", headers=headers)
-    return Response(
-        decision_log_csv(log), mimetype="text/csv; charset=utf-8", headers=headers
-    )
+    return Response(decision_log_csv(log), mimetype="text/csv", headers=headers)
 
 
 @bp.route("/audit")

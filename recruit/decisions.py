@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from blinker import Namespace
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -65,9 +65,44 @@ def _require_open(application: Application) -> None:
         )
 
 
+def _claim(application: Application) -> None:
+    """Lock the application's row unless a concurrent decision changed it meanwhile.
+
+    The UPDATE matches only while the row still has the status and stage that
+    this request read and checked. It takes the row lock on PostgreSQL and the
+    database write lock on SQLite, so a second identical request waits for the
+    first to commit and then matches no row. That loser raises ``DecisionError``.
+    """
+    table = Application.__table__
+    claimed = db.session.execute(
+        update(table)
+        .where(
+            table.c.id == application.id,
+            table.c.status == application.status,
+            table.c.current_stage_id.is_not_distinct_from(application.current_stage_id),
+        )
+        .values(id=table.c.id)
+    )
+    if claimed.rowcount == 1:
+        return
+    db.session.refresh(application)
+    stage = application.current_stage
+    raise DecisionError(
+        _(
+            "The application of %(name)s was already decided in another request "
+            "and is now %(status)s at the %(stage)s stage. Reload the page to see "
+            "that decision.",
+            name=application.candidate.name,
+            status=application.status.value,
+            stage=stage.name if stage is not None else "–",
+        )
+    )
+
+
 def advance(application: Application, actor: User, reason: str = "") -> Stage:
     """Move an open application to the next enabled stage and tell the candidate."""
     _require_open(application)
+    _claim(application)
     stages = _enabled(application)
     current = application.current_stage
     later = [s for s in stages if current is None or s.position > current.position]
@@ -102,6 +137,7 @@ def advance(application: Application, actor: User, reason: str = "") -> Stage:
 def hold(application: Application, actor: User, reason: str = "") -> None:
     """Put an open application on hold."""
     _require_open(application)
+    _claim(application)
     before = _snapshot(application)
     application.status = ApplicationStatus.HOLD
     audit.record(
@@ -121,6 +157,7 @@ def reject(
     if not reason.strip():
         raise DecisionError(_("A rejection needs a reason."))
     _require_open(application)
+    _claim(application)
     before = _snapshot(application)
     application.status = ApplicationStatus.REJECTED
     audit.record(
@@ -161,6 +198,7 @@ def hire(application: Application, actor: User, reason: str = "") -> None:
     hired applications rejects a second hire, even from a concurrent request.
     """
     _require_open(application)
+    _claim(application)
     candidate = application.candidate
     already = db.session.scalar(
         select(Application.id).where(

@@ -173,9 +173,12 @@ def _record_in_process(task: Any, args: tuple[Any, ...]) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _drop_after_rollback(session: Session) -> None:
-    # A SAVEPOINT rolled back (a duplicate email or delivery) keeps the work
-    # of the outer transaction.
-    if session.in_nested_transaction():
+    # A rolled-back savepoint, such as a duplicate email or a webhook delivery
+    # already recorded, leaves the outer transaction and its queued tasks due.
+    transaction = session.get_transaction()
+    if session.in_nested_transaction() or (
+        transaction is not None and transaction.is_active
+    ):
         return
     for key in (_QUEUE, _NEW_TRANSITIONS, _FINISHED_RESULTS):
         session.info.pop(key, None)

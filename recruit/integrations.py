@@ -12,12 +12,13 @@ from flask import (
     make_response,
     redirect,
     render_template,
+    request,
     session,
     url_for,
 )
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import joinedload
 
 from app import db, utcnow
@@ -39,7 +40,7 @@ from recruit.models import (
 )
 from recruit.ranking_forms import ImportForm, SimpleActionForm, TokenForm, WebhookForm
 from recruit.tokens import create_token, revoke_token
-from recruit.webhooks import new_secret, queue_pending, valid_url
+from recruit.webhooks import new_secret, queue_pending, receiver_problem
 
 bp = Blueprint("integrations", __name__, url_prefix="/recruit")
 
@@ -155,8 +156,9 @@ def webhooks() -> Any:
     new_secret_value = None
     if form.validate_on_submit():
         url = (form.url.data or "").strip()
-        if not valid_url(url):
-            form.url.errors.append(_("Use an http or https URL."))
+        problem = receiver_problem(url)
+        if problem is not None:
+            form.url.errors.append(problem)
         else:
             hook = Webhook(
                 url=url,
@@ -205,3 +207,36 @@ def toggle_webhook(webhook_id: int) -> Any:
         )
         db.session.commit()
     return redirect(url_for(".webhooks"))
+
+
+@bp.route("/webhooks/<int:webhook_id>/delete", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def delete_webhook(webhook_id: int) -> Any:
+    """Ask to confirm, then delete a webhook together with its delivery log.
+
+    The audit log keeps the URL, the events and the number of deliveries.
+    """
+    hook = db.get_or_404(Webhook, webhook_id)
+    form = SimpleActionForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        deliveries = db.session.scalar(
+            select(func.count()).where(WebhookDelivery.webhook_id == hook.id)
+        )
+        before = {
+            "webhook_id": hook.id,
+            "url": hook.url,
+            "events": hook.events,
+            "active": hook.active,
+            "deliveries": deliveries,
+        }
+        db.session.execute(
+            delete(WebhookDelivery).where(WebhookDelivery.webhook_id == hook.id)
+        )
+        db.session.delete(hook)
+        audit.record("delete_webhook", actor=current_user, before=before)
+        db.session.commit()
+        flash(_("Webhook deleted."), "success")
+        return redirect(url_for(".webhooks"))
+    return render_template("recruit/webhook_delete.html", hook=hook, form=form)

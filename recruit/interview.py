@@ -12,7 +12,16 @@ import logging
 from statistics import fmean
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -34,7 +43,12 @@ from recruit.models import (
     StageKind,
     StageResult,
 )
-from recruit.services import STAGE_RESULT_BUILDERS, recompute_application
+from recruit.ranking import reached_position
+from recruit.services import (
+    STAGE_RESULT_BUILDERS,
+    enabled_stages,
+    recompute_application,
+)
 
 log = logging.getLogger(__name__)
 audit = logging.getLogger("frontline.audit")
@@ -274,6 +288,20 @@ def build_form(items: list[InterviewCompetency], card: Scorecard | None) -> Any:
     return form
 
 
+def interview_reached(application: Application, stage: Stage) -> bool:
+    """Tell whether the application is at the interview stage or later, or hired."""
+    reached = reached_position(application, enabled_stages(application.opening))
+    return reached is None or reached >= stage.position
+
+
+def _not_reached_message(application: Application) -> str:
+    return _(
+        "%(name)s has not reached the interview stage, so a scorecard cannot be "
+        "saved yet. Advance the application to the interview stage first.",
+        name=application.candidate.name,
+    )
+
+
 @bp.route("/applications/<int:application_id>/scorecard", methods=["GET", "POST"])
 @roles_required(*STAFF)
 def scorecard(application_id: int) -> Any:
@@ -289,6 +317,13 @@ def scorecard(application_id: int) -> Any:
         )
     )
     form = build_form(items, card)
+    not_reached = None
+    if not interview_reached(application, stage):
+        not_reached = _not_reached_message(application)
+        if request.method == "POST":
+            if request.accept_mimetypes.best == "application/json":
+                return jsonify(error=not_reached), 409
+            return _render(application, form, items, card, not_reached), 409
     if form.validate_on_submit():
         ratings = {
             c.id: (
@@ -315,12 +350,23 @@ def scorecard(application_id: int) -> Any:
                 url_for("recruit.application", application_id=application.id)
                 + "#stage-interview"
             )
+    return _render(application, form, items, card, not_reached)
+
+
+def _render(
+    application: Application,
+    form: Any,
+    items: list[InterviewCompetency],
+    card: Scorecard | None,
+    not_reached: str | None,
+) -> str:
     return render_template(
         "recruit/scorecard.html",
         application=application,
         form=form,
         items=items,
         card=card,
+        not_reached=not_reached,
     )
 
 

@@ -442,6 +442,23 @@ def overrides_for(application_ids: Iterable[int]) -> dict[tuple[int, int], Any]:
     return {(row.application_id, row.stage_id): row for row in rows}
 
 
+def reached_position(application: Application, stages: list[Stage]) -> int | None:
+    """Return the position of the furthest stage the application has reached.
+
+    None means that every stage counts: a hired application, or one without a
+    current stage. A stage after this position has not been reached, so its
+    result does not count in the composite.
+    """
+    if application.status == ApplicationStatus.HIRED:
+        return None
+    if application.current_stage_id is None:
+        return None
+    for stage in stages:
+        if stage.id == application.current_stage_id:
+            return stage.position
+    return application.current_stage.position
+
+
 def refresh_composite(
     application: Application,
     stages: list[Stage],
@@ -453,8 +470,11 @@ def refresh_composite(
     weights or pass marks re-ranks every application cheaply.
     """
     inputs = []
+    reached = reached_position(application, stages)
     for stage in stages:
         result = application.result_for(stage)
+        if reached is not None and stage.position > reached:
+            result = None
         # The screening passes or fails on its knock-out questions, not a pass mark.
         if result is not None and stage.kind != StageKind.SCREENING:
             complete = result.complete and result.score is not None

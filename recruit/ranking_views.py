@@ -172,7 +172,7 @@ def export_csv(opening_id: int) -> Any:
     filename = f"ranking-opening-{opening.id}.csv"
     return Response(
         stream_with_context(ranking_csv_rows(opening.id, flt)),
-        mimetype="text/csv; charset=utf-8",
+        mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 

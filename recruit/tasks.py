@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from celery import Task, shared_task
 from flask import Flask, current_app
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from app import DATABASE_UNAVAILABLE_ERRORS, RETRY_ON_DATABASE_OUTAGE, db, utcnow
 from recruit import notifications, ranking, webhooks
@@ -206,6 +206,9 @@ def notify_candidate_of_failure(result: StageResult) -> None:
 # Emails and deliveries still pending this long after they were recorded are
 # queued again, e.g. because the broker was down at the commit.
 STALE_AFTER = timedelta(minutes=30)
+# A webhook delivery with no try this long after it was recorded was never
+# queued or its task was lost, so the sweep queues it sooner than STALE_AFTER.
+NEVER_SENT_AFTER = timedelta(minutes=2)
 SWEEP_INTERVAL_S = 300.0
 
 
@@ -222,10 +225,17 @@ def requeue_pending(stale_after: timedelta = STALE_AFTER) -> int:
             Notification.created_at < cutoff,
         )
     ).all()
+    never_sent_cutoff = utcnow() - min(stale_after, NEVER_SENT_AFTER)
     delivery_ids = db.session.scalars(
         select(WebhookDelivery.id).where(
             WebhookDelivery.status == DeliveryStatus.PENDING,
-            WebhookDelivery.created_at < cutoff,
+            or_(
+                WebhookDelivery.created_at < cutoff,
+                and_(
+                    WebhookDelivery.attempts == 0,
+                    WebhookDelivery.created_at < never_sent_cutoff,
+                ),
+            ),
         )
     ).all()
     queued = 0

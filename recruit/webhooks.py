@@ -20,16 +20,21 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
+import ipaddress
 import json
 import logging
 import secrets
+import socket
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -61,7 +66,27 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-_opener = urllib.request.build_opener(_NoRedirect)
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# Cloud metadata services (AWS, GCP and Azure on 169.254.169.254, AWS over IPv6,
+# Alibaba Cloud). A receiver there is rejected whatever the settings.
+METADATA_ADDRESSES = frozenset(
+    ipaddress.ip_address(text)
+    for text in ("169.254.169.254", "fd00:ec2::254", "100.100.100.200")
+)
+# "This network": Linux connects 0.0.0.0 and the rest of 0.0.0.0/8 to this host.
+UNSPECIFIED_NETWORKS = (
+    ipaddress.ip_network("0.0.0.0/8"),
+    ipaddress.ip_network("::/128"),
+)
+PRIVATE_NETWORKS = tuple(
+    ipaddress.ip_network(text)
+    for text in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
+)
+
+
+class UnsafeReceiver(Exception):
+    """A webhook URL whose host is, or resolves to, an address that is blocked."""
 
 
 def new_secret() -> str:
@@ -70,7 +95,137 @@ def new_secret() -> str:
 
 def valid_url(url: str) -> bool:
     parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 - raises ValueError on a port out of range
+    except ValueError:
+        return False
     return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def blocked_kind(address: IPAddress, *, allow_private: bool) -> str | None:
+    """Name the kind of a blocked address, or return None for an allowed one.
+
+    Metadata, unspecified, link-local and multicast addresses are always
+    blocked; loopback and private ones unless ``allow_private``.
+    """
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    if address in METADATA_ADDRESSES:
+        return "a cloud metadata address"
+    if any(address in network for network in UNSPECIFIED_NETWORKS):
+        return "an unspecified address"
+    if address.is_link_local:
+        return "a link-local address"
+    if address.is_multicast:
+        return "a multicast address"
+    if allow_private:
+        return None
+    if address.is_loopback:
+        return "a loopback address"
+    if any(address in network for network in PRIVATE_NETWORKS):
+        return "a private address"
+    return None
+
+
+def receiver_addresses(url: str, *, allow_private: bool) -> list[IPAddress]:
+    """Resolve the URL's host and return its addresses, in the resolver's order.
+
+    Raises ``UnsafeReceiver`` when any address is blocked, and ``OSError`` when
+    the host does not resolve.
+    """
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    addresses: list[IPAddress] = []
+    for *_rest, sockaddr in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
+        address = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
+        if address not in addresses:
+            addresses.append(address)
+    for address in addresses:
+        kind = blocked_kind(address, allow_private=allow_private)
+        if kind is None:
+            continue
+        message = f"the host {host} resolves to {address}, {kind}"
+        if kind in ("a loopback address", "a private address"):
+            message += (
+                "; set FRONTLINE_WEBHOOK_ALLOW_PRIVATE=true to allow private and "
+                "loopback receivers"
+            )
+        raise UnsafeReceiver(message)
+    return addresses
+
+
+def receiver_problem(url: str) -> str | None:
+    """Return why ``url`` cannot receive webhooks under the app's settings, or None."""
+    if not valid_url(url):
+        return _("Use an http or https URL.")
+    allow_private = bool(current_app.config["WEBHOOK_ALLOW_PRIVATE"])
+    try:
+        receiver_addresses(url, allow_private=allow_private)
+    except UnsafeReceiver as error:
+        return _("Webhooks cannot be sent there: %(reason)s.", reason=str(error))
+    except OSError as error:
+        return _(
+            "The host of %(url)s could not be resolved (%(error)s). Check the URL.",
+            url=url,
+            error=str(error),
+        )
+    return None
+
+
+def _connect_to(addresses: Sequence[IPAddress]) -> Callable[..., socket.socket]:
+    """Return a socket factory that connects only to the checked addresses."""
+
+    def create_connection(
+        address: tuple[str, int], timeout: Any = None, source_address: Any = None
+    ) -> socket.socket:
+        error: OSError | None = None
+        for checked in addresses:
+            try:
+                return socket.create_connection(
+                    (str(checked), address[1]), timeout, source_address
+                )
+            except OSError as failure:
+                error = failure
+        raise error or OSError("no address to connect to")
+
+    return create_connection
+
+
+def _pinned_opener(addresses: Sequence[IPAddress]) -> urllib.request.OpenerDirector:
+    """Build an opener that connects to ``addresses`` instead of resolving again.
+
+    A second lookup at connect time could return another address than the one
+    checked (DNS rebinding). HTTPS still sends the URL's host name for SNI and
+    checks the certificate against it. Proxies from the environment are not
+    used, because a proxy would connect to an address that was not checked.
+    """
+    create_connection = _connect_to(addresses)
+
+    def pinned(connection_class: type) -> Callable[..., http.client.HTTPConnection]:
+        def connect(host: str, **kwargs: Any) -> http.client.HTTPConnection:
+            connection = connection_class(host, **kwargs)
+            # NOTE: _create_connection is a private attribute of http.client
+            # (read in Python 3.11); HTTPConnection.connect calls it.
+            connection._create_connection = create_connection
+            return connection
+
+        return connect
+
+    class PinnedHTTPHandler(urllib.request.HTTPHandler):
+        def do_open(self, http_class: Any, req: Any, **kwargs: Any) -> Any:
+            return super().do_open(pinned(http_class), req, **kwargs)
+
+    class PinnedHTTPSHandler(urllib.request.HTTPSHandler):
+        def do_open(self, http_class: Any, req: Any, **kwargs: Any) -> Any:
+            return super().do_open(pinned(http_class), req, **kwargs)
+
+    return urllib.request.build_opener(
+        urllib.request.ProxyHandler({}),
+        _NoRedirect,
+        PinnedHTTPHandler,
+        PinnedHTTPSHandler,
+    )
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -147,6 +302,20 @@ def deliver(delivery_id: int) -> str:
         db.session.commit()
         log.info("webhook %s is paused; delivery %s waits", hook.id, delivery.id)
         return "paused"
+    allow_private = bool(current_app.config["WEBHOOK_ALLOW_PRIVATE"])
+    try:
+        addresses = receiver_addresses(hook.url, allow_private=allow_private)
+    except UnsafeReceiver as error:
+        log.warning("webhook delivery %s not sent: %s", delivery.id, error)
+        delivery.status = DeliveryStatus.FAILED
+        delivery.last_error = f"not sent: {error}"[:2000]
+        db.session.commit()
+        return "blocked"
+    except OSError as error:
+        delivery.attempts += 1
+        delivery.last_error = f"could not resolve the host: {error}"[:2000]
+        db.session.commit()
+        raise DeliveryFailed(f"resolving {hook.url} failed: {error}") from error
     body = delivery.body.encode()
     request = urllib.request.Request(  # noqa: S310 - the URL is checked to be http(s)
         hook.url,
@@ -164,7 +333,7 @@ def deliver(delivery_id: int) -> str:
     delivery.attempts += 1
     timeout = float(current_app.config["WEBHOOK_TIMEOUT_S"])
     try:
-        with _opener.open(request, timeout=timeout) as response:
+        with _pinned_opener(addresses).open(request, timeout=timeout) as response:
             status = response.status
     except urllib.error.HTTPError as error:
         status = error.code

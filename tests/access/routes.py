@@ -191,7 +191,8 @@ ROUTES: dict[str, Route] = {
     "/recruit/applications/<int:application_id>/scorecard": Route(
         "/recruit/applications/{application}/scorecard",
         get="login 403 403 403 403 200 200",
-        post="login 403 403 403 403 302 302",
+        # 409: the application has not reached the interview stage.
+        post="login 403 403 403 403 409 409",
     ),
     "/recruit/audit": Route("/recruit/audit", get="login 403 403 403 403 403 200"),
     "/recruit/candidates/<int:user_id>/decision-log.<fmt>": Route(
@@ -256,6 +257,11 @@ ROUTES: dict[str, Route] = {
         "/recruit/webhooks",
         get="login 403 403 403 403 403 200",
         post="login 403 403 403 403 403 200",
+    ),
+    "/recruit/webhooks/<int:webhook_id>/delete": Route(
+        "/recruit/webhooks/{spare_webhook}/delete",
+        get="login 403 403 403 403 403 200",
+        post="login 403 403 403 403 403 302",
     ),
     "/recruit/webhooks/<int:webhook_id>/toggle": Route(
         "/recruit/webhooks/{webhook}/toggle", post="login 403 403 403 403 403 302"

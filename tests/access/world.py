@@ -232,7 +232,14 @@ def _integrations(users: dict) -> dict[str, object]:
         events=["hired"],
         created_by_id=users["admin"].id,
     )
-    db.session.add(hook)
+    # The admin's visit to the delete route deletes this one, not the one above.
+    spare_hook = Webhook(
+        url="http://127.0.0.1:9/spare",
+        secret="s" * 32,
+        events=["hired"],
+        created_by_id=users["admin"].id,
+    )
+    db.session.add_all([hook, spare_hook])
     # A background import started by the admin: another recruiter's is a 404.
     candidate_import = CandidateImport(
         created_by_id=users["admin"].id, filename="people.csv", data=b""
@@ -240,5 +247,6 @@ def _integrations(users: dict) -> dict[str, object]:
     db.session.add(candidate_import)
     db.session.commit()
     tokens["webhook"] = hook.id
+    tokens["spare_webhook"] = spare_hook.id
     tokens["candidate_import"] = candidate_import.id
     return tokens

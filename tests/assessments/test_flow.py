@@ -419,6 +419,36 @@ def test_too_long_upload_rejected(tmp_path: Path) -> None:
     assert uploaded_files(app) == []
 
 
+def test_recorder_and_upload_share_limit(tmp_path: Path) -> None:
+    from assessments.models import Item
+    from tests.conftest import build_app
+
+    app = build_app(tmp_path, MAX_AUDIO_SECONDS=20)
+    client = app.test_client()
+    with app.app_context():
+        make_user("cand@example.com", "candidate")
+        opening_id = language_opening().id
+    log_in(client, "cand@example.com")
+    with app.app_context():
+        attempt_id, items = start(client, opening_id)
+        item = db.session.get(Item, items[1])
+        item.config = {**item.config, "max_seconds": 5}
+        db.session.commit()
+    page = client.get(f"/attempts/{attempt_id}").get_data(as_text=True)
+    assert 'data-max-seconds="5"' in page
+    assert 'data-max-seconds="20"' in page  # the open item: the app's maximum
+    too_long = post_audio(
+        client, attempt_id, items[1], silent_wav(8), "long.wav", "audio/wav"
+    )
+    assert too_long.status_code == 400
+    assert "up to 5 s" in too_long.json["error"]
+    # The recorder stops on a timer, so a recording a moment longer still counts.
+    overrun = post_audio(
+        client, attempt_id, items[1], silent_wav(6), "overrun.wav", "audio/wav"
+    )
+    assert overrun.status_code == 201
+
+
 def test_recording_served_only_as_audio(
     app: Flask, client: FlaskClient, opening_id: int, test_data: Path
 ) -> None:

@@ -56,16 +56,22 @@ def scored_application(
 ) -> Application:
     """An application with complete stage results and its composite computed.
 
-    ``languages`` maps a code to its tested (score, CEFR band); the language
-    stage's score is then their mean, as the language stage computes it.
+    The application stands at ``stage``, by default at the furthest stage that
+    ``scores`` names, because only reached stages count. ``languages`` maps a
+    code to its tested (score, CEFR band); the language stage's score is then
+    their mean, as the language stage computes it.
     """
     user = user or candidate(email, name)
     stages = {s.kind: s for s in opening.stages}
+    furthest = max(
+        [stages[StageKind.SCREENING], *(stages[kind] for kind in scores)],
+        key=lambda s: s.position,
+    )
     application = Application(
         candidate=user,
         opening=opening,
         status=status,
-        current_stage=stages[stage or StageKind.SCREENING],
+        current_stage=stages[stage] if stage else furthest,
         created_at=BASE_TIME + timedelta(minutes=applied_minutes),
     )
     db.session.add(application)

@@ -143,3 +143,24 @@ def test_bad_filter_is_a_400_naming_the_field(app: Flask) -> None:
     fields = response.get_json()["fields"]
     assert fields["composite_min"] == "“abc” is not a number from 0 to 100."
     assert fields["cefr_min"] == "“Z1” is not a CEFR band (A1 to C2)."
+
+
+def test_application_rank_matches_list(app: Flask) -> None:
+    client = app.test_client()
+    with app.app_context():
+        recruiter = make_user("rec@example.com", "recruiter")
+        _row, token = create_token(recruiter, "ATS", 30)
+        opening = opening_with_weights()
+        for number, score in enumerate([50.0, 80.0, None, 70.0, 80.0]):
+            scores = {L: score} if score is not None else {}
+            scored_application(
+                opening, f"c{number}@example.com", scores, applied_minutes=number
+            )
+        opening_id = opening.id
+    listed = client.get(
+        f"/api/v1/openings/{opening_id}/applications", headers=bearer(token)
+    ).get_json()["items"]
+    assert [item["rank"] for item in listed] == [1, 2, 3, 4, 5]
+    for item in listed:
+        single = client.get(f"/api/v1/applications/{item['id']}", headers=bearer(token))
+        assert single.get_json()["rank"] == item["rank"], item["id"]

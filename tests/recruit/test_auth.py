@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from tests.conftest import PASSWORD, csrf_token, log_in, make_user
 
@@ -167,33 +168,56 @@ def test_name_of_only_controls_rejected(client: FlaskClient) -> None:
     assert "Enter your name in letters" in page
 
 
-def test_login_blocked_after_failures(app: Flask, client: FlaskClient) -> None:
+def _log_in_from(
+    client: FlaskClient, address: str, email: str, password: str
+) -> TestResponse:
+    token = csrf_token(client, "/login")
+    return client.post(
+        "/login",
+        data={"email": email, "password": password, "csrf_token": token},
+        environ_base={"REMOTE_ADDR": address},
+    )
+
+
+def test_login_blocked_after_failures(app: Flask) -> None:
     from recruit.auth import MAX_FAILURES_PER_EMAIL
 
     with app.app_context():
         make_user("rec@example.com", "recruiter")
+    attacker = app.test_client()
     for _ in range(MAX_FAILURES_PER_EMAIL):
-        token = csrf_token(client, "/login")
-        wrong = client.post(
-            "/login",
-            data={
-                "email": "rec@example.com",
-                "password": "guess!",
-                "csrf_token": token,
-            },
-        )
+        wrong = _log_in_from(attacker, "192.0.2.10", "rec@example.com", "guess!")
         assert wrong.status_code == 200
-    token = csrf_token(client, "/login")
-    right = client.post(
-        "/login",
-        data={"email": "REC@example.com", "password": PASSWORD, "csrf_token": token},
-    )
+    right = _log_in_from(attacker, "192.0.2.10", "REC@example.com", PASSWORD)
     assert right.status_code == 429
     assert "Too many failed log-ins" in right.get_data(as_text=True)
+    owner = app.test_client()
+    elsewhere = _log_in_from(owner, "198.51.100.7", "rec@example.com", PASSWORD)
+    assert elsewhere.status_code == 302  # the owner is not locked out
+    again = _log_in_from(attacker, "192.0.2.10", "rec@example.com", PASSWORD)
+    assert again.status_code == 429  # the owner's log-in does not reset the pair
     other = app.test_client()
     with app.app_context():
         make_user("cand@example.com", "candidate")
     log_in(other, "cand@example.com")  # other accounts are not blocked
+
+
+def test_login_blocked_per_address(app: Flask) -> None:
+    from recruit.auth import MAX_FAILURES_PER_ADDRESS, MAX_FAILURES_PER_EMAIL
+
+    with app.app_context():
+        make_user("rec@example.com", "recruiter")
+    attacker = app.test_client()
+    for number in range(MAX_FAILURES_PER_ADDRESS):
+        email = f"guess{number % 10}@example.com"
+        wrong = _log_in_from(attacker, "192.0.2.20", email, "guess!")
+        assert wrong.status_code == 200
+    assert MAX_FAILURES_PER_ADDRESS // 10 < MAX_FAILURES_PER_EMAIL
+    blocked = _log_in_from(attacker, "192.0.2.20", "rec@example.com", PASSWORD)
+    assert blocked.status_code == 429
+    owner = app.test_client()
+    elsewhere = _log_in_from(owner, "198.51.100.8", "rec@example.com", PASSWORD)
+    assert elsewhere.status_code == 302
 
 
 def test_create_user_rejects_bad_email(app: Flask) -> None:

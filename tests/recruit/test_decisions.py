@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -19,7 +22,10 @@ from recruit.models import (
     StageKind,
     StageTransition,
     User,
+    Webhook,
+    WebhookDelivery,
 )
+from recruit.tasks import dispatch_transitions
 from tests.conftest import csrf_token, log_in, make_user
 from tests.recruit.ranking_factories import (
     candidate,
@@ -189,6 +195,8 @@ def test_hire_page_shows_other_applications(app: Flask, client: FlaskClient) -> 
     body = page.get_data(as_text=True)
     assert "Weekend email desk" in body
     assert 'for="decision-reason"' in body
+    assert "data-submit-once" in body
+    assert "/static/js/submit-once.js" in body
     token = csrf_token(client, f"/recruit/applications/{chosen_id}/decide")
     unconfirmed = client.post(
         f"/recruit/applications/{chosen_id}/decide",
@@ -271,3 +279,164 @@ def test_bulk_form_ignores_offsite_next(app: Flask, client: FlaskClient) -> None
     )
     assert response.status_code == 302
     assert response.location == f"/recruit/openings/{opening_id}"
+
+
+def _post_together(posts: list[tuple[FlaskClient, str, dict]]) -> list[str]:
+    """Send each (client, url, form) POST in its own thread; return the pages."""
+    pages: list[str] = []
+    errors: list[BaseException] = []
+
+    def post(client: FlaskClient, url: str, data: dict) -> None:
+        try:
+            response = client.post(url, data=data, follow_redirects=True)
+            pages.append(response.get_data(as_text=True))
+        except BaseException as error:  # noqa: BLE001 - reported by the test
+            errors.append(error)
+
+    threads = [threading.Thread(target=post, args=args) for args in posts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert len(pages) == len(posts)
+    return pages
+
+
+def _read_together(monkeypatch: pytest.MonkeyPatch, parties: int) -> None:
+    """Hold each request after its first status check until every request made it.
+
+    Every request has then seen the application open before any of them
+    writes, as when a button is clicked several times in a row.
+    """
+    import recruit.decisions
+
+    require_open = recruit.decisions._require_open
+    all_read = threading.Barrier(parties)
+    waited = threading.local()
+
+    def require_open_together(application: Application) -> None:
+        require_open(application)
+        if not getattr(waited, "done", False):
+            waited.done = True
+            with contextlib.suppress(threading.BrokenBarrierError):
+                all_read.wait(timeout=5)
+
+    monkeypatch.setattr(recruit.decisions, "_require_open", require_open_together)
+
+
+def _logged_in_clients(app: Flask, count: int, url: str) -> list[tuple]:
+    clients = []
+    for _ in range(count):
+        client = app.test_client()
+        log_in(client, "rec@example.com")
+        clients.append((client, csrf_token(client, url)))
+    return clients
+
+
+@pytest.mark.parametrize(
+    ("action", "status"),
+    [
+        ("hire", ApplicationStatus.HIRED),
+        ("advance", ApplicationStatus.ACTIVE),
+        ("reject", ApplicationStatus.REJECTED),
+        ("hold", ApplicationStatus.HOLD),
+    ],
+)
+def test_repeated_decision_recorded_once(
+    app: Flask, monkeypatch: pytest.MonkeyPatch, action: str, status: ApplicationStatus
+) -> None:
+    _decide_three_times(app, monkeypatch, action, status)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("action", "status"),
+    [("hire", ApplicationStatus.HIRED), ("advance", ApplicationStatus.ACTIVE)],
+)
+def test_repeated_decision_recorded_once_postgres(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, action: str, status: ApplicationStatus
+) -> None:  # noqa: ANN001
+    from tests.conftest import build_app, postgres_database
+
+    with postgres_database() as url:
+        app = build_app(tmp_path, SQLALCHEMY_DATABASE_URI=url)
+        try:
+            _decide_three_times(app, monkeypatch, action, status)
+        finally:
+            with app.app_context():
+                db.engine.dispose()
+
+
+def _decide_three_times(
+    app: Flask, monkeypatch: pytest.MonkeyPatch, action: str, status: ApplicationStatus
+) -> None:
+    with app.app_context():
+        make_user("rec@example.com", "recruiter")
+        db.session.add(
+            Webhook(url="http://127.0.0.1:9/", secret="s", events=["stage_changed"])
+        )
+        opening = opening_with_weights()
+        application_id = scored_application(
+            opening, "ana@example.com", {L: 80}, stage=L
+        ).id
+    url = f"/recruit/applications/{application_id}/decide"
+    clients = _logged_in_clients(app, 3, url)
+    form = {
+        "decision-action": action,
+        "decision-reason": "Strong interview",
+        "decision-confirm_hire": "y",
+    }
+    _read_together(monkeypatch, len(clients))
+    pages = _post_together(
+        [(client, url, {**form, "csrf_token": token}) for client, token in clients]
+    )
+    assert sum("Decision recorded." in page for page in pages) == 1
+    assert sum("already decided" in page for page in pages) == 2
+    with app.app_context():
+        application = db.session.get(Application, application_id)
+        assert application.status == status
+        if action == "advance":
+            assert application.current_stage.kind == C
+        events = db.session.scalars(select(AuditEvent).filter_by(action=action)).all()
+        assert len(events) == 1
+        moves = db.session.scalars(
+            select(StageTransition.id).where(
+                StageTransition.application_id == application_id
+            )
+        ).all()
+        assert len(moves) == 2  # the application's entry, then this decision
+        dispatch_transitions.apply(args=[moves])
+        events_sent = db.session.scalars(select(WebhookDelivery.event_key)).all()
+        assert sorted(events_sent) == sorted(f"transition:{i}" for i in moves)
+
+
+def test_repeated_bulk_action_recorded_once(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with app.app_context():
+        make_user("rec@example.com", "recruiter")
+        opening = opening_with_weights()
+        ids = [
+            scored_application(opening, f"c{i}@example.com", {L: 70}, stage=L).id
+            for i in range(2)
+        ]
+        opening_id = opening.id
+    url = f"/recruit/openings/{opening_id}/decisions"
+    clients = _logged_in_clients(app, 2, f"/recruit/openings/{opening_id}")
+    form = {"action": "advance", "application_id": ids}
+    _read_together(monkeypatch, len(clients))
+    pages = _post_together(
+        [(client, url, {**form, "csrf_token": token}) for client, token in clients]
+    )
+    assert sum("2 applications updated." in page for page in pages) == 1
+    assert sum("0 applications updated." in page for page in pages) == 1
+    assert sum(page.count("already decided") == 2 for page in pages) == 1
+    with app.app_context():
+        for application_id in ids:
+            application = db.session.get(Application, application_id)
+            assert application.current_stage.kind == C
+        events = db.session.scalars(select(AuditEvent).filter_by(action="advance"))
+        assert len(events.all()) == 2
+        moves = db.session.scalars(select(StageTransition)).all()
+        assert len(moves) == 4  # two entries, then one advance each

@@ -79,6 +79,7 @@ def test_import_then_export_round_trip(app: Flask, client: FlaskClient) -> None:
     exported = client.get(f"/recruit/openings/{opening_id}/ranking.csv")
     assert exported.status_code == 200
     assert exported.mimetype == "text/csv"
+    assert exported.headers["Content-Type"] == "text/csv; charset=utf-8"
     text = exported.get_data(as_text=True).lstrip("\ufeff")
     records = list(csv.DictReader(io.StringIO(text)))
     by_email = {record["email"]: record for record in records}
@@ -184,3 +185,18 @@ def test_imported_candidate_starts_at_screening(app: Flask) -> None:
         assert [row.line for row in report.imported] == [2]
         application = db.session.scalar(select(Application))
         assert application.current_stage.kind == StageKind.SCREENING
+
+
+def test_decision_log_csv_charset_once(app: Flask, client: FlaskClient) -> None:
+    with app.app_context():
+        make_user("rec@example.com", "recruiter")
+        opening = opening_with_weights()
+        application = scored_application(
+            opening, "ana@example.com", {StageKind.LANGUAGE: 70}, name="Ana"
+        )
+        candidate_id = application.candidate_id
+    log_in(client, "rec@example.com")
+    exported = client.get(f"/recruit/candidates/{candidate_id}/decision-log.csv")
+    assert exported.status_code == 200
+    assert exported.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert exported.get_data(as_text=True).startswith("at,kind,application_id,")

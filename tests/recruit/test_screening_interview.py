@@ -543,3 +543,77 @@ def test_decision_log_has_knockout_outcome(
     assert sum(1 for accepted in outcomes.values() if not accepted) == 1
     failed = next(a for a in screening["answers"] if a["question"] == night_text)
     assert failed["answer"] == "no"
+
+
+def test_scorecard_refused_before_interview(
+    app: Flask, client: FlaskClient, opening_id: int
+) -> None:
+    from recruit.models import Scorecard
+
+    log_in(client, "cand@example.com")
+    with app.app_context():
+        application_id = apply(client, opening_id)
+        ids = competency_ids_of(application_id)
+    recruiter = app.test_client()
+    log_in(recruiter, "rec@example.com")
+    url = f"/recruit/applications/{application_id}/scorecard"
+    page = recruiter.get(url)
+    assert page.status_code == 200
+    assert "has not reached the interview stage" in page.get_data(as_text=True)
+    refused = rate(recruiter, application_id, dict.fromkeys(ids, 5))
+    assert refused.status_code == 409
+    assert "has not reached the interview stage" in refused.get_data(as_text=True)
+    as_json = recruiter.post(
+        url,
+        data={
+            "csrf_token": csrf_token(recruiter),
+            f"rating_{ids[0]}": "5",
+            "submit": "Submit scorecard",
+        },
+        headers={"Accept": "application/json"},
+    )
+    assert as_json.status_code == 409
+    assert "interview stage" in as_json.get_json()["error"]
+    with app.app_context():
+        assert db.session.query(Scorecard).count() == 0
+        application = db.session.get(Application, application_id)
+        stage = application.opening.stage(StageKind.INTERVIEW)
+        assert application.result_for(stage) is None
+
+
+def competency_ids_of(application_id: int) -> list[int]:
+    from recruit.interview import add_default_competencies
+
+    application = db.session.get(Application, application_id)
+    stage = application.opening.stage(StageKind.INTERVIEW)
+    ids = [competency.id for competency in add_default_competencies(stage)]
+    db.session.commit()
+    return ids
+
+
+@pytest.mark.parametrize(
+    ("stage", "status", "composite"),
+    [
+        (StageKind.LANGUAGE, ApplicationStatus.ACTIVE, 60.0),
+        (StageKind.INTERVIEW, ApplicationStatus.ACTIVE, None),
+        (StageKind.LANGUAGE, ApplicationStatus.HIRED, None),
+    ],
+)
+def test_unreached_stage_not_in_composite(
+    app: Flask, stage: StageKind, status: ApplicationStatus, composite: float | None
+) -> None:
+    from tests.recruit.ranking_factories import (
+        opening_with_weights,
+        scored_application,
+    )
+
+    with app.app_context():
+        opening = opening_with_weights()
+        scores = {StageKind.LANGUAGE: 60.0, StageKind.INTERVIEW: 100.0}
+        both = scored_application(opening, "both@example.com", scores)
+        application = scored_application(
+            opening, "ana@example.com", scores, stage=stage, status=status
+        )
+        expected = composite if composite is not None else both.composite_score
+        assert both.composite_score > 60.0
+        assert application.composite_score == pytest.approx(expected)

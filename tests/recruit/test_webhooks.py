@@ -9,26 +9,42 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from celery.contrib.testing.worker import start_worker
+from celery.signals import before_task_publish
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from app import db
+from app import db, utcnow
 from recruit.decisions import hire
 from recruit.models import (
+    AuditEvent,
     DeliveryStatus,
     StageKind,
     StageTransition,
     Webhook,
     WebhookDelivery,
 )
-from recruit.tasks import backoff_delay, dispatch_transitions
-from recruit.webhooks import SIGNATURE_HEADER, publish, sign, signature_header, verify
+from recruit.tasks import (
+    NEVER_SENT_AFTER,
+    backoff_delay,
+    dispatch_transitions,
+    requeue_pending,
+)
+from recruit.webhooks import (
+    SIGNATURE_HEADER,
+    deliver,
+    publish,
+    receiver_problem,
+    sign,
+    signature_header,
+    verify,
+)
 from tests.conftest import build_app, csrf_token, log_in, make_user
 from tests.recruit.ranking_factories import opening_with_weights, scored_application
 
@@ -84,6 +100,7 @@ def test_delivery_retries_until_accepted(tmp_path: Path) -> None:
         CELERY_BROKER_URL=f"sqla+sqlite:///{tmp_path / 'broker.sqlite'}",
         CELERY_RESULT_BACKEND=f"db+sqlite:///{tmp_path / 'results.sqlite'}",
         WEBHOOK_RETRY_BASE_S=0.5,
+        WEBHOOK_ALLOW_PRIVATE=True,
     )
     try:
         with (
@@ -159,7 +176,7 @@ def test_redirect_is_a_failed_delivery(tmp_path: Path) -> None:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), RedirectingReceiver)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    app = build_app(tmp_path)
+    app = build_app(tmp_path, WEBHOOK_ALLOW_PRIVATE=True)
     try:
         with app.app_context():
             url = f"http://127.0.0.1:{server.server_port}/"
@@ -365,3 +382,198 @@ def test_transitions_queued_after_outer_commit(tmp_path: Path) -> None:
     ids, committed = seen[0]
     assert ids
     assert set(ids) <= set(committed)
+
+
+@contextmanager
+def published_tasks() -> Iterator[list[tuple[str, list]]]:
+    """Collect (task name, args) of every task sent to the broker meanwhile."""
+    sent: list[tuple[str, list]] = []
+
+    def record(sender: object = None, body: object = None, **kwargs: object) -> None:
+        sent.append((str(sender), list(body[0])))
+
+    before_task_publish.connect(record)
+    try:
+        yield sent
+    finally:
+        before_task_publish.disconnect(record)
+
+
+def test_repeated_event_keeps_earlier_deliveries_queued(tmp_path: Path) -> None:
+    app = build_app(tmp_path)
+    with app.app_context():
+        for port in (9, 10):
+            db.session.add(
+                Webhook(
+                    url=f"http://127.0.0.1:{port}/",
+                    secret=SECRET,
+                    events=["stage_changed", "hired"],
+                )
+            )
+        db.session.commit()
+        assert publish("hired", "hire:7", {"application_id": 7}) == 2
+        db.session.commit()
+        with published_tasks() as sent:
+            assert publish("stage_changed", "transition:8", {}) == 2
+            assert publish("hired", "hire:7", {"application_id": 7}) == 0
+            db.session.commit()
+        stage_changes = db.session.scalars(
+            select(WebhookDelivery.id).filter_by(event="stage_changed")
+        ).all()
+        queued = [args[0] for name, args in sent if name.endswith("deliver_webhook")]
+        assert sorted(queued) == sorted(stage_changes)
+
+
+def test_sweep_queues_never_sent_delivery(tmp_path: Path) -> None:
+    app = build_app(tmp_path)
+    with app.app_context():
+        db.session.add(
+            Webhook(url="http://127.0.0.1:9/", secret=SECRET, events=["hired"])
+        )
+        db.session.commit()
+        publish("hired", "hire:7", {})
+        publish("hired", "hire:8", {})
+        db.session.commit()
+        never_sent, fresh = db.session.scalars(
+            select(WebhookDelivery).order_by(WebhookDelivery.id)
+        ).all()
+        never_sent.created_at = utcnow() - NEVER_SENT_AFTER - timedelta(seconds=1)
+        db.session.commit()
+        with published_tasks() as sent:
+            assert requeue_pending() == 1
+        assert sent == [("recruit.tasks.deliver_webhook", [never_sent.id])]
+        assert fresh.id != never_sent.id
+
+
+@pytest.mark.parametrize(
+    ("url", "blocked_by_default", "blocked_when_allowed"),
+    [
+        ("http://169.254.169.254/latest/meta-data/", "metadata", "metadata"),
+        ("http://[fd00:ec2::254]/", "metadata", "metadata"),
+        ("http://169.254.1.1/", "link-local", "link-local"),
+        ("http://[fe80::1]/", "link-local", "link-local"),
+        ("http://0.0.0.0:8000/", "unspecified", "unspecified"),
+        ("http://[::]/", "unspecified", "unspecified"),
+        ("http://127.0.0.1:8000/hook", "loopback", None),
+        ("http://localhost/hook", "loopback", None),
+        ("http://127.1/", "loopback", None),
+        ("http://2130706433/", "loopback", None),
+        ("http://[::1]/", "loopback", None),
+        ("http://[::ffff:127.0.0.1]/", "loopback", None),
+        ("http://10.1.2.3/", "private", None),
+        ("http://172.16.0.1/", "private", None),
+        ("http://172.31.255.254/", "private", None),
+        ("http://192.168.1.10/", "private", None),
+        ("http://[fc00::1]/", "private", None),
+        ("https://203.0.113.10/hooks", None, None),
+        ("http://172.32.0.1/", None, None),
+    ],
+)
+def test_receiver_address_rules(
+    app: Flask,
+    url: str,
+    blocked_by_default: str | None,
+    blocked_when_allowed: str | None,
+) -> None:
+    for allow, expected in ((False, blocked_by_default), (True, blocked_when_allowed)):
+        app.config["WEBHOOK_ALLOW_PRIVATE"] = allow
+        with app.app_context():
+            problem = receiver_problem(url)
+        if expected is None:
+            assert problem is None, (url, allow)
+        else:
+            assert problem is not None, (url, allow)
+            assert expected in problem, (url, allow)
+
+
+def test_webhook_form_rejects_metadata_address(tmp_path: Path) -> None:
+    app = build_app(tmp_path)
+    client = app.test_client()
+    with app.app_context():
+        make_user("admin@example.com", "admin")
+    log_in(client, "admin@example.com")
+    page = client.post(
+        "/recruit/webhooks",
+        data={
+            "csrf_token": csrf_token(client, "/recruit/webhooks"),
+            "url": "http://169.254.169.254/latest/meta-data/",
+            "events": ["hired"],
+        },
+    ).get_data(as_text=True)
+    assert "metadata address" in page
+    private = client.post(
+        "/recruit/webhooks",
+        data={
+            "csrf_token": csrf_token(client, "/recruit/webhooks"),
+            "url": "http://127.0.0.1:8080/hook",
+            "events": ["hired"],
+        },
+    ).get_data(as_text=True)
+    assert "FRONTLINE_WEBHOOK_ALLOW_PRIVATE" in private
+    with app.app_context():
+        assert db.session.scalars(select(Webhook)).all() == []
+
+
+def test_send_refused_to_blocked_address(tmp_path: Path) -> None:
+    """A hook stored while loopback was allowed is not sent once it is not."""
+    FlakyReceiver.received = []
+    FlakyReceiver.failures_left = 0
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FlakyReceiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    app = build_app(tmp_path)
+    try:
+        with app.app_context():
+            url = f"http://localhost:{server.server_port}/hooks"
+            db.session.add(Webhook(url=url, secret=SECRET, events=["hired"]))
+            db.session.commit()
+            publish("hired", "hire:7", {"application_id": 7})
+            db.session.commit()
+            delivery_id = db.session.scalar(select(WebhookDelivery.id))
+            assert deliver(delivery_id) == "blocked"
+            db.session.expire_all()
+            delivery = db.session.get(WebhookDelivery, delivery_id)
+            assert delivery.status == DeliveryStatus.FAILED
+            assert "loopback" in delivery.last_error
+            assert "localhost" in delivery.last_error
+            app.config["WEBHOOK_ALLOW_PRIVATE"] = True
+            delivery.status = DeliveryStatus.PENDING
+            db.session.commit()
+            assert deliver(delivery_id) == "delivered"
+    finally:
+        server.shutdown()
+    assert len(FlakyReceiver.received) == 1
+
+
+def test_admin_deletes_webhook(tmp_path: Path) -> None:
+    app = build_app(tmp_path)
+    with app.app_context():
+        make_user("admin@example.com", "admin")
+        make_user("rec@example.com", "recruiter")
+        keep = Webhook(url="http://203.0.113.10/a", secret=SECRET, events=["hired"])
+        gone = Webhook(url="http://203.0.113.10/b", secret=SECRET, events=["hired"])
+        db.session.add_all([keep, gone])
+        db.session.commit()
+        publish("hired", "hire:7", {})
+        db.session.commit()
+        gone_id, keep_id = gone.id, keep.id
+    recruiter = app.test_client()
+    log_in(recruiter, "rec@example.com")
+    url = f"/recruit/webhooks/{gone_id}/delete"
+    assert recruiter.get(url).status_code == 403
+    admin = app.test_client()
+    log_in(admin, "admin@example.com")
+    confirm = admin.get(url)
+    assert confirm.status_code == 200
+    assert "http://203.0.113.10/b" in confirm.get_data(as_text=True)
+    no_token = admin.post(url, data={})
+    assert no_token.status_code == 400
+    deleted = admin.post(url, data={"csrf_token": csrf_token(admin, url)})
+    assert deleted.status_code == 302
+    with app.app_context():
+        assert db.session.get(Webhook, gone_id) is None
+        assert db.session.get(Webhook, keep_id) is not None
+        hooks = db.session.scalars(select(WebhookDelivery.webhook_id)).all()
+        assert hooks == [keep_id]
+        event = db.session.scalar(select(AuditEvent).filter_by(action="delete_webhook"))
+        assert event.before["url"] == "http://203.0.113.10/b"
+        assert event.before["deliveries"] == 1
