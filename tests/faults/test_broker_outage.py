@@ -83,6 +83,7 @@ def outage(tmp_path: Path) -> Any:
     with redis_queue() as queue:
         proxy = TcpProxy(target_port=6379)
         settings = redis_settings(tmp_path, queue, f"redis://127.0.0.1:{proxy.port}/0")
+        settings["WEBHOOK_ALLOW_PRIVATE"] = True  # the receiver listens on 127.0.0.1
         instance_dir = tmp_path / "instance"
         write_instance_config(instance_dir, settings)
         app = build_app(tmp_path, **settings)

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from app import db
 from assessments import grading
 from assessments.models import Response, ResponseStatus
-from recruit.models import Application, Opening, User
+from recruit.models import Application, Opening, StageKind, User
 from tests.assessments.test_flow import post_text, start
 from tests.assessments.test_stage_tasks import (
     backdate_typing,
@@ -64,6 +64,13 @@ def score_submitted() -> None:
         grading.score_response(response_id)
 
 
+def move_to_interview(application_id: int) -> None:
+    """Place an application at the interview stage, where scorecards are taken."""
+    application = db.session.get(Application, application_id)
+    application.current_stage = application.opening.stage(StageKind.INTERVIEW)
+    db.session.commit()
+
+
 def test_recruiter_pages_escape_hostile_text(app: Flask, client: FlaskClient) -> None:
     """An answer, a name and scorecard notes full of markup reach recruiters inert."""
     with app.app_context():
@@ -89,6 +96,7 @@ def test_recruiter_pages_escape_hostile_text(app: Flask, client: FlaskClient) ->
         application_id = db.session.scalar(select(Application.id))
         name = db.session.scalar(select(User.name).filter_by(email="cand@example.com"))
         assert name == f"Eve {MARKUP} live"  # reordering characters removed
+        move_to_interview(application_id)
 
     recruiter = app.test_client()
     log_in(recruiter, "rec@example.com")
@@ -344,6 +352,7 @@ def test_nul_in_any_field_on_postgresql(tmp_path: Path) -> None:
             opening = language_opening()
             opening_id = opening.id
             application_id = apply(candidate, opening).id
+            move_to_interview(application_id)
         client = app.test_client()
         log_in(client, "admin@example.com")
         scorecard_url = f"/recruit/applications/{application_id}/scorecard"

@@ -240,6 +240,7 @@ def worker_app(tmp_path: Path, **config: object) -> Flask:
         tmp_path,
         CELERY_BROKER_URL=f"sqla+sqlite:///{tmp_path / 'broker.sqlite'}",
         CELERY_RESULT_BACKEND=f"db+sqlite:///{tmp_path / 'results.sqlite'}",
+        WEBHOOK_ALLOW_PRIVATE=True,  # the receivers listen on 127.0.0.1
         **config,
     )
 
