@@ -12,6 +12,7 @@ import logging
 import os
 import re
 import shutil
+import subprocess
 import threading
 import urllib.parse
 from collections.abc import Mapping
@@ -54,6 +55,9 @@ _LONE_SURROGATE_RE = re.compile("[\ud800-\udfff]")
 _SETUP_ERRORS = (
     LanguageToolError,
     OSError,
+    # language-tool-python runs "java -version" first, which can exit non-zero
+    # when the JVM cannot start, for example for want of memory.
+    subprocess.CalledProcessError,
     SystemError,
     ModuleNotFoundError,
     ValueError,
