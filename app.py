@@ -35,6 +35,8 @@ from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 from werkzeug.routing import IntegerConverter, Map
 from werkzeug.utils import cached_property
 
+from scoring.impact import MIN_SHOWN
+
 ROOT = Path(__file__).resolve().parent
 
 # Named constraints let Alembic alter and drop them on every database.
@@ -313,7 +315,7 @@ def load_config(app: Flask, overrides: dict[str, Any] | None) -> None:
         MAX_AUDIO_SECONDS=300.0,
         MAX_TEXT_CHARS=20_000,
         # The fairness report withholds the outcomes of smaller categories.
-        FAIRNESS_MIN_SHOWN=5,
+        FAIRNESS_MIN_SHOWN=MIN_SHOWN,
         MAX_QUESTION_FILE_MB=10.0,
         LOG_LEVEL="INFO",
         BASE_URL="http://127.0.0.1:5000",

@@ -117,14 +117,7 @@ def advance(application: Application, actor: User, reason: str = "") -> Stage:
     application.current_stage = later[0]
     application.stage_entered_at = utcnow()
     application.status = ApplicationStatus.ACTIVE
-    audit.record(
-        "advance",
-        actor=actor,
-        application=application,
-        before=before,
-        after=_snapshot(application),
-        reason=reason,
-    )
+    _record_change("advance", application, actor, before, reason)
     notify(
         f"advance:{application.id}:{later[0].id}",
         "advanced",
@@ -134,20 +127,31 @@ def advance(application: Application, actor: User, reason: str = "") -> Stage:
     return later[0]
 
 
-def hold(application: Application, actor: User, reason: str = "") -> None:
-    """Put an open application on hold."""
-    _require_open(application)
-    _claim(application)
-    before = _snapshot(application)
-    application.status = ApplicationStatus.HOLD
+def _record_change(
+    action: str,
+    application: Application,
+    actor: User,
+    before: dict[str, object],
+    reason: str,
+) -> None:
+    """Audit a decision with the application's state before and after it."""
     audit.record(
-        "hold",
+        action,
         actor=actor,
         application=application,
         before=before,
         after=_snapshot(application),
         reason=reason,
     )
+
+
+def hold(application: Application, actor: User, reason: str = "") -> None:
+    """Put an open application on hold."""
+    _require_open(application)
+    _claim(application)
+    before = _snapshot(application)
+    application.status = ApplicationStatus.HOLD
+    _record_change("hold", application, actor, before, reason)
 
 
 def reject(
@@ -160,14 +164,7 @@ def reject(
     _claim(application)
     before = _snapshot(application)
     application.status = ApplicationStatus.REJECTED
-    audit.record(
-        "reject",
-        actor=actor,
-        application=application,
-        before=before,
-        after=_snapshot(application),
-        reason=reason,
-    )
+    _record_change("reject", application, actor, before, reason)
     notify(
         f"reject:{application.id}",
         "rejected",
